@@ -1,0 +1,3 @@
+from bbp_torch.cli import main
+
+main()

@@ -1,0 +1,182 @@
+"""The Hydra entry point ``bbp`` (also ``python -m bbp_torch``): one run of the core study.
+
+Each run writes ``record.json`` and TensorBoard events into its Hydra output folder and prints a
+short summary. A run whose folder already holds a finished record of the same config is skipped
+(``force=true`` recomputes), so a killed sweep resumes with the same command. A configuration
+mistake exits with status 2 and one paragraph naming the field; inside a multirun it becomes an
+error record and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from bbp_torch.config import ConfigError, to_config, validate
+from bbp_torch.results import RECORD_NAME, read_record, versions, write_record
+
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+if not OmegaConf.has_resolver("or_default"):
+    OmegaConf.register_new_resolver("or_default", lambda value, default: value or default)
+
+
+def _fmt(x, digits: int = 5) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def summary(record: dict, run_dir: Path | None = None) -> str:
+    """A short human-readable account of one run."""
+    c, m = record["config"], record["metrics"]
+    pr = c["problem"]
+    th = m.get("theory") or {}
+    lines = [
+        f"bbp_torch  N={pr['N']} p={pr['p']} p*={pr['p_star']} a={pr['a']} alpha={pr['alpha']} "
+        f"(M={m.get('M')})  seed={c['seed']}  hessian={c['hessian']['kind']}  "
+        f"solver={m.get('solver_used')}  device={record['device']} {c['dtype']}",
+        "  bottom eigenvalues : " + " ".join(f"{v:.5g}" for v in m["bottom_eigenvalues"]),
+        f"  lambda_min         : {_fmt(m['lambda_min']):>12}   theory outlier lambda* : "
+        f"{_fmt(th.get('lambda_outlier'))}",
+        f"  bulk edge (est.)   : {_fmt(m['lambda_edge']):>12}   theory edge lambda_-   : "
+        f"{_fmt(th.get('lambda_edge'))}",
+        f"  gap edge - min     : {_fmt(m['gap']):>12}",
+        f"  overlap m (teacher): {_fmt(m['overlap'], 4):>12}   theory m (N = inf)     : "
+        f"{_fmt(th.get('overlap'), 4)}",
+        f"  overlap subspace   : {_fmt(m['overlap_subspace'], 4):>12}   (bottom p*p_star vectors "
+        "on the teacher subspace)",
+        f"  overlap student    : {_fmt(m['overlap_student'], 4):>12}   (bottom vector on the "
+        "student's own directions)",
+    ]
+    if th:
+        side = "above" if pr["alpha"] > (th.get("alpha_bbp") or float("inf")) else "below"
+        lines.append(f"  theory: alpha_BBP = {_fmt(th.get('alpha_bbp'), 4)} "
+                     f"({th.get('transition_type')}); alpha = {pr['alpha']} is {side} it")
+    res = m.get("residuals") or []
+    if res:
+        lines.append(f"  max residual |Hv - lambda v| : {max(res):.2e}")
+    lines.append("  time               : " + ", ".join(
+        f"{k} {v:.2f}s" for k, v in record["timings"].items()))
+    if run_dir is not None:
+        lines.append(f"  record             : {run_dir / RECORD_NAME}")
+        lines.append(f"  tensorboard        : tensorboard --logdir {run_dir}")
+    return "\n".join(lines)
+
+
+def _is_multirun() -> bool:
+    try:
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:
+        return False
+
+
+def _finished_record(run_dir: Path, config: dict) -> dict | None:
+    """The finished record in ``run_dir`` if it was made from the same config, else None."""
+    path = run_dir / RECORD_NAME
+    if not path.exists():
+        return None
+    try:
+        old = read_record(path)
+    except (OSError, ValueError):
+        return None
+
+    def comparable(cfg: dict) -> dict:
+        cfg = dict(cfg)
+        cfg.pop("force", None)
+        cfg.pop("logging", None)
+        return cfg
+
+    if old.get("status") == "ok" and comparable(old.get("config", {})) == comparable(config):
+        return old
+    return None
+
+
+def error_record(cfg: DictConfig, err: BaseException, kind: str) -> dict:
+    """A record for a run that failed: the config as given, the message, and the traceback."""
+    return {
+        "status": "error",
+        "error_kind": kind,
+        "error": str(err),
+        "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__)),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "metrics": {},
+        "timings": {},
+        "versions": versions(),
+        "device": None,
+    }
+
+
+def run_app(cfg: DictConfig, run_dir: Path) -> int:
+    """Run one job into ``run_dir``; returns an exit status (0 ok or skipped, 2 user error)."""
+    from dataclasses import asdict
+
+    from bbp_torch.study import run_study
+    from bbp_torch.tensorboard import log_run
+
+    multirun = _is_multirun()
+    try:
+        c = validate(cfg)
+    except ConfigError as err:
+        print(f"bbp: configuration error. {err}", file=sys.stderr)
+        if multirun:
+            write_record(run_dir, error_record(cfg, err, "config"))
+        return 2
+    if not c.force:
+        old = _finished_record(run_dir, asdict(c))
+        if old is not None:
+            print(f"bbp: {run_dir} already holds a finished record of this config; skipped "
+                  "(force=true recomputes).")
+            return 0
+    start = time.perf_counter()
+    try:
+        result = run_study(c)
+    except ConfigError as err:
+        print(f"bbp: configuration error. {err}", file=sys.stderr)
+        if multirun:
+            write_record(run_dir, error_record(cfg, err, "config"))
+        return 2
+    except Exception as err:
+        if not multirun:
+            raise
+        print(f"bbp: run failed ({type(err).__name__}: {err}); error record written, sweep goes "
+              "on.", file=sys.stderr)
+        write_record(run_dir, error_record(cfg, err, "exception"))
+        return 1
+    record = result.record
+    record["run_dir"] = str(run_dir)
+    if c.logging.tensorboard:
+        t0 = time.perf_counter()
+        log_run(run_dir, record, result.spectrum, bins=c.logging.histogram_bins,
+                figure=c.logging.figures)
+        record["timings"]["tensorboard"] = time.perf_counter() - t0
+    record["timings"]["total"] = time.perf_counter() - start
+    write_record(run_dir, record)
+    print(summary(record, run_dir))
+    return 0
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def _hydra_main(cfg: DictConfig) -> int:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    status = run_app(cfg, run_dir)
+    if status == 2 and not _is_multirun():
+        sys.exit(2)
+    return status
+
+
+def main() -> None:
+    """Console script ``bbp``."""
+    _hydra_main()
+
+
+__all__ = ["main", "run_app", "summary", "to_config"]

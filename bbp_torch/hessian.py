@@ -1,0 +1,209 @@
+"""The exact Hessian of the loss at the student's weights (MODEL.md, section 2).
+
+Conventions
+-----------
+``H`` is ``(pN, pN)``, flattened unit-major: entry ``k*N + i`` is component ``i`` of unit ``k``.
+Block ``(k, l)`` is
+
+    H_kl = (1/N) sum_mu x^mu x^mu^T c_kl^mu,
+    c_kl^mu = [ (4/p^2) h_k h_l + (2/p) (yhat - y) delta_kl ] / (a + y),
+
+i.e. ``C^mu = beta I_p + (4/p^2) h h^T / (a+y)`` with ``beta = (2/p)(yhat - y)/(a + y)``.
+
+Four implementations, which the tests hold to each other and to finite differences:
+
+* :func:`dense_hessian` - the closed form by batched matrix products (one GEMM per independent
+  block, no loop over samples);
+* :func:`autograd_hessian` - ``torch.func.hessian`` of the loss (the reference, slow);
+* :class:`HessianOperator` - the matrix-free product ``H V`` from the closed form, two passes
+  over ``X`` per block of vectors, ``O(M N p b)`` work and ``O(M p b + N p b)`` extra memory;
+* the Riemannian Hessian on the product of spheres ``|w_k|^2 = N`` (``kind="spherical"``):
+  ``P (H - diag(mu_k) (x) I_N) P`` with ``mu_k = w_k . grad_k L / N`` and ``P`` the projector
+  that removes ``w_k`` from block ``k``. Radial directions are mapped to zero.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bbp_torch.model import Problem, loss_from_output, student_output
+
+KINDS = ("euclidean", "spherical")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"Unknown hessian.kind {kind!r}: use one of {', '.join(KINDS)}.")
+
+
+class SampleWeights:
+    """Per-sample quantities that define ``C^mu`` at a given student ``W``.
+
+    ``h`` (M, p) pre-activations; ``beta`` (M,) the diagonal weight ``(2/p)(yhat-y)/(a+y)``;
+    ``rank_one`` (M,) the factor ``(4/p^2)/(a+y)`` of ``h h^T``.
+    """
+
+    def __init__(self, problem: Problem, W: torch.Tensor | None = None):
+        W = problem.W if W is None else W
+        p = W.shape[0]
+        self.W = W
+        self.h = problem.preactivations(W)
+        residual = student_output(self.h) - problem.y
+        denom = problem.a + problem.y
+        self.residual_weight = residual / denom  # (yhat - y)/(a + y)
+        self.beta = (2.0 / p) * self.residual_weight
+        self.rank_one = (4.0 / p**2) / denom
+
+
+def gradient(problem: Problem, W: torch.Tensor | None = None) -> torch.Tensor:
+    """``grad L`` as a ``(p, N)`` matrix: ``(2/p)/sqrt(N) sum_mu (yhat-y)/(a+y) h_k x``."""
+    s = SampleWeights(problem, W)
+    coeff = (2.0 / s.W.shape[0]) * s.residual_weight[:, None] * s.h  # (M, p)
+    return (coeff.T @ problem.X.to(coeff.dtype)) / problem.N**0.5
+
+
+def lagrange_multipliers(problem: Problem, W: torch.Tensor | None = None) -> torch.Tensor:
+    """``mu_k = w_k . grad_k L / N`` (p,), the multipliers of the constraints ``|w_k|^2 = N``."""
+    W = problem.W if W is None else W
+    return (W * gradient(problem, W)).sum(dim=1) / problem.N
+
+
+def radial_projector_apply(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """Remove from each block ``V[..., k, :]`` its component along ``w_k``. ``V``: (..., p, N)."""
+    N = W.shape[1]
+    return V - (V * W).sum(dim=-1, keepdim=True) * W / N
+
+
+def dense_hessian(
+    problem: Problem, W: torch.Tensor | None = None, kind: str = "euclidean"
+) -> torch.Tensor:
+    """The closed-form ``(pN, pN)`` Hessian, built block by block with matrix products.
+
+    Only the ``p(p+1)/2`` blocks with ``k <= l`` are computed; the rest are their transposes.
+    """
+    _check_kind(kind)
+    s = SampleWeights(problem, W)
+    p, N = s.W.shape
+    X = problem.X.to(s.h.dtype)
+    H = torch.empty(p * N, p * N, dtype=s.h.dtype, device=s.h.device)
+    for k in range(p):
+        for m in range(k, p):
+            c = s.rank_one * s.h[:, k] * s.h[:, m]
+            if k == m:
+                c = c + s.beta
+            block = (X * c[:, None]).T @ X / N
+            H[k * N:(k + 1) * N, m * N:(m + 1) * N] = block
+            if m != k:
+                H[m * N:(m + 1) * N, k * N:(k + 1) * N] = block.T
+    if kind == "spherical":
+        H = _spherical_from_dense(H, problem, s.W)
+    return H
+
+
+def _spherical_from_dense(H: torch.Tensor, problem: Problem, W: torch.Tensor) -> torch.Tensor:
+    """``P (H - diag(mu) (x) I) P`` for a dense Euclidean ``H``."""
+    p, N = W.shape
+    mu = lagrange_multipliers(problem, W)
+    H = H - torch.diag(mu.repeat_interleave(N))
+    U = torch.zeros(p * N, p, dtype=H.dtype, device=H.device)  # orthonormal radial directions
+    for k in range(p):
+        U[k * N:(k + 1) * N, k] = W[k] / N**0.5
+    HU = H @ U
+    H = H - HU @ U.T - U @ HU.T + U @ (U.T @ HU) @ U.T
+    return 0.5 * (H + H.T)
+
+
+def autograd_hessian(
+    problem: Problem, W: torch.Tensor | None = None, kind: str = "euclidean"
+) -> torch.Tensor:
+    """Reference Hessian by ``torch.func.hessian`` of the loss in the flattened weights.
+
+    For ``kind="spherical"`` the Riemannian correction is applied to the autograd Euclidean
+    Hessian (the multipliers come from the closed-form gradient, checked separately).
+    """
+    _check_kind(kind)
+    W = problem.W if W is None else W
+    p, N = W.shape
+
+    def loss_flat(w: torch.Tensor) -> torch.Tensor:
+        h = problem.X.to(w.dtype) @ w.reshape(p, N).T / N**0.5
+        return loss_from_output(student_output(h), problem.y, problem.a)
+
+    H = torch.func.hessian(loss_flat)(W.reshape(-1))
+    if kind == "spherical":
+        H = _spherical_from_dense(H, problem, W)
+    return H
+
+
+class HessianOperator:
+    """Matrix-free Hessian ``V -> H V`` from the closed form; never builds ``H``.
+
+    ``matvec`` takes ``(pN,)`` or a block ``(pN, b)`` of column vectors. One call makes two passes
+    over ``X`` for the whole block: ``U = X V_k / sqrt(N)`` per unit, then
+    ``(H V)_k = X^T T_k / sqrt(N)`` with ``T_k = beta U_k + rank_one h_k (h . U)``.
+    Samples are processed in chunks of ``chunk_size`` rows so that the extra memory is
+    ``O(chunk p b)``; ``X`` may be stored in a lower precision than the arithmetic (``dtype``),
+    each chunk being cast on the fly.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        W: torch.Tensor | None = None,
+        kind: str = "euclidean",
+        chunk_size: int | None = None,
+    ):
+        _check_kind(kind)
+        self.problem = problem
+        self.kind = kind
+        self.weights = SampleWeights(problem, W)
+        self.W = self.weights.W
+        self.p, self.N = self.W.shape
+        self.dtype = self.W.dtype
+        self.device = self.W.device
+        self.chunk_size = chunk_size or problem.M
+        self.mu = lagrange_multipliers(problem, self.W) if kind == "spherical" else None
+        self.n_products = 0  # number of vectors the operator has been applied to
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.p * self.N, self.p * self.N)
+
+    def _euclidean(self, V: torch.Tensor) -> torch.Tensor:
+        """``H V`` for a block ``V`` of shape (b, p, N); returns (b, p, N)."""
+        b, p, N = V.shape
+        s = self.weights
+        V_units = V.reshape(b * p, N).T  # (N, b p)
+        out = torch.zeros(b * p, N, dtype=self.dtype, device=self.device)
+        for start in range(0, self.problem.M, self.chunk_size):
+            stop = min(self.problem.M, start + self.chunk_size)
+            Xc = self.problem.X[start:stop].to(self.dtype)
+            U = (Xc @ V_units).reshape(-1, b, p)  # sqrt(N) U, (m, b, p)
+            h = s.h[start:stop]
+            hU = (U * h[:, None, :]).sum(dim=2, keepdim=True)  # (m, b, 1)
+            T = s.beta[start:stop, None, None] * U + (s.rank_one[start:stop, None, None]
+                                                      * h[:, None, :] * hU)
+            out += T.reshape(-1, b * p).T @ Xc
+        return out.reshape(b, p, N) / N
+
+    def matvec(self, V: torch.Tensor) -> torch.Tensor:
+        """``H V`` for ``V`` of shape (pN,) or (pN, b)."""
+        single = V.dim() == 1
+        cols = V[:, None] if single else V
+        b = cols.shape[1]
+        blocks = cols.T.reshape(b, self.p, self.N).to(self.dtype)
+        if self.kind == "spherical":
+            blocks = radial_projector_apply(self.W, blocks)
+            out = self._euclidean(blocks) - self.mu[None, :, None] * blocks
+            out = radial_projector_apply(self.W, out)
+        else:
+            out = self._euclidean(blocks)
+        self.n_products += b
+        out = out.reshape(b, -1).T
+        return out[:, 0] if single else out
+
+    __matmul__ = matvec
+
+    def dense(self) -> torch.Tensor:
+        """The dense matrix (closed form), for small problems and checks."""
+        return dense_hessian(self.problem, self.W, self.kind)

@@ -1,0 +1,137 @@
+"""Run records: one ``record.json`` per run, written atomically, and tables of many of them.
+
+A record is a JSON object ``{"status", "config", "metrics", "timings", "versions", "device", ...}``.
+``status`` is ``"ok"`` for a finished run and ``"error"`` for a run that failed (then ``error``
+holds the message). Records are written to a temporary file in the same folder and renamed, so a
+reader never sees half a record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+RECORD_NAME = "record.json"
+
+
+def _jsonable(obj: Any) -> Any:
+    """Numbers, tensors and arrays as plain JSON values (NaN/inf become None)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):  # torch tensors, numpy arrays and scalars
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (temporary file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_jsonable(data), f, indent=2, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_record(run_dir: str | Path, record: dict) -> Path:
+    """Write ``record`` as ``run_dir/record.json`` atomically."""
+    return write_json_atomic(Path(run_dir) / RECORD_NAME, record)
+
+
+def read_record(path: str | Path) -> dict:
+    """Read one record (``path`` is the file or its run folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD_NAME
+    with open(path) as f:
+        return json.load(f)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries a result depends on."""
+    import numpy
+    import scipy
+    import torch
+
+    import bbp_torch
+
+    return {
+        "bbp_torch": bbp_torch.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+    }
+
+
+def find_records(roots: Iterable[str | Path]) -> list[Path]:
+    """Every ``record.json`` below the given folders (or the files themselves), sorted."""
+    found: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if root.is_file():
+            found.append(root)
+        else:
+            found.extend(root.rglob(RECORD_NAME))
+    return sorted(set(found))
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``; lists are kept as values."""
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def record_row(record: dict, path: str | Path | None = None) -> dict[str, Any]:
+    """One table row: ``config.*`` and ``metrics.*`` columns, timings, status and the run path."""
+    row: dict[str, Any] = {"status": record.get("status", "ok")}
+    row.update(flatten(record.get("config", {}), "config."))
+    row.update(flatten(record.get("metrics", {}), "metrics."))
+    row.update(flatten(record.get("timings", {}), "timings."))
+    row["device"] = record.get("device")
+    if "error" in record:
+        row["error"] = record["error"]
+    if path is not None:
+        row["run_dir"] = str(Path(path).parent)
+    return row
+
+
+def load_table(roots: Iterable[str | Path]):
+    """All records below ``roots`` as a pandas DataFrame (one row per run).
+
+    Unreadable records (e.g. truncated by a crash of an older version) become rows with
+    ``status="unreadable"``, so a table is always produced.
+    """
+    import pandas as pd
+
+    rows = []
+    for path in find_records(roots):
+        try:
+            rows.append(record_row(read_record(path), path))
+        except (OSError, json.JSONDecodeError) as err:
+            rows.append({"status": "unreadable", "error": str(err), "run_dir": str(path.parent)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,89 @@
+"""One run of the core study: config -> Problem -> Hessian -> Spectrum -> Observables -> record."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from bbp_torch.config import Config, validate
+from bbp_torch.hessian import HessianOperator
+from bbp_torch.model import make_problem, resolve_device
+from bbp_torch.observables import measure
+from bbp_torch.results import versions
+from bbp_torch.spectrum import bottom_eigenpairs
+
+
+@dataclass
+class StudyResult:
+    record: dict  # the JSON-able run record (config, metrics, timings, versions, device)
+    spectrum: np.ndarray | None  # every eigenvalue, when the solver computed them
+
+
+@contextmanager
+def _timer(timings: dict, name: str, device: torch.device):
+    start = time.perf_counter()
+    yield
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    timings[name] = time.perf_counter() - start
+
+
+def theory_predictions(c: Config) -> dict | None:
+    """The N = infinity predictions for this config (None when the theory does not apply)."""
+    try:
+        from bbp_torch import theory
+    except ImportError:  # pragma: no cover - theory module absent
+        return None
+    pr = c.problem
+    pred = theory.predictions(pr.p, pr.p_star, pr.a, pr.alpha)
+    if c.hessian.kind == "spherical":
+        # At N = infinity the multipliers are all equal: the spectrum only shifts by -mu.
+        mu = theory.lagrange_multiplier(pr.p, pr.p_star, pr.a, pr.alpha)
+        pred["lagrange_multiplier"] = mu
+        for key in ("lambda_edge", "lambda_outlier"):
+            if pred.get(key) is not None:
+                pred[key] -= mu
+    return pred
+
+
+def run_study(cfg) -> StudyResult:
+    """Run the pipeline for ``cfg`` (a :class:`Config`, DictConfig or dict); validate first."""
+    c = validate(cfg)
+    if c.threads:
+        torch.set_num_threads(c.threads)
+    device = resolve_device(c.device)
+    timings: dict[str, float] = {}
+    pr = c.problem
+    with _timer(timings, "problem", device):
+        problem = make_problem(pr.N, pr.p, pr.p_star, pr.alpha, pr.a, seed=c.seed, device=device,
+                               dtype=c.dtype, data_dtype=c.data_dtype)
+        op = HessianOperator(problem, kind=c.hessian.kind, chunk_size=c.solver.chunk_size)
+    with _timer(timings, "solve", device):
+        pairs = bottom_eigenpairs(op, c.solver.k, solver=c.solver.name,
+                                  full_spectrum=c.solver.full_spectrum, tol=c.solver.tol,
+                                  max_iter=c.solver.max_iter, auto_max_dim=c.solver.auto_max_dim,
+                                  progress=c.logging.progress)
+    timings.update({f"solve_{k}": v for k, v in pairs.info.get("timings", {}).items()})
+    with _timer(timings, "observables", device):
+        metrics = measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
+        metrics["residuals"] = [float(r) for r in pairs.residuals]
+        metrics["solver_used"] = pairs.solver
+        metrics["iterations"] = pairs.iterations
+        metrics["M"] = problem.M
+    if c.theory:
+        with _timer(timings, "theory", device):
+            metrics["theory"] = theory_predictions(c)
+    spectrum = None if pairs.all_values is None else pairs.all_values.double().cpu().numpy()
+    record = {
+        "status": "ok",
+        "config": asdict(c),
+        "metrics": metrics,
+        "timings": timings,
+        "versions": versions(),
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+    }
+    return StudyResult(record=record, spectrum=spectrum)
