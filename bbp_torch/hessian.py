@@ -92,6 +92,8 @@ def dense_hessian(
             if k == m:
                 c = c + s.beta
             block = (X * c[:, None]).T @ X / N
+            if k == m:  # exact symmetry (the product is symmetric only up to rounding)
+                block = 0.5 * (block + block.T)
             H[k * N:(k + 1) * N, m * N:(m + 1) * N] = block
             if m != k:
                 H[m * N:(m + 1) * N, k * N:(k + 1) * N] = block.T
