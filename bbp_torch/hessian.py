@@ -24,6 +24,7 @@ Four implementations, which the tests hold to each other and to finite differenc
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from bbp_torch.model import Problem, loss_from_output, student_output
@@ -91,15 +92,36 @@ def dense_hessian(
             c = s.rank_one * s.h[:, k] * s.h[:, m]
             if k == m:
                 c = c + s.beta
-            block = (X * c[:, None]).T @ X / N
-            if k == m:  # exact symmetry (the product is symmetric only up to rounding)
-                block = 0.5 * (block + block.T)
+            if k == m:
+                block = _weighted_gram(X, c) / N
+            else:
+                block = (X * c[:, None]).T @ X / N
             H[k * N:(k + 1) * N, m * N:(m + 1) * N] = block
             if m != k:
                 H[m * N:(m + 1) * N, k * N:(k + 1) * N] = block.T
     if kind == "spherical":
         H = _spherical_from_dense(H, problem, s.W)
     return H
+
+
+def _weighted_gram(X: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``X^T diag(c) X``, exactly symmetric.
+
+    On the CPU the weights are split by sign, ``A^T A - B^T B`` with ``A = sqrt(c+) X``,
+    ``B = sqrt(c-) X``, so that numpy's BLAS uses a symmetric rank-k update (half the work of a
+    general product; torch's ``A.T @ A`` does not). Elsewhere a plain product, symmetrised.
+    """
+    if X.device.type != "cpu":
+        G = (X * c[:, None]).T @ X
+        return 0.5 * (G + G.T)
+    Xn, cn = X.numpy(), c.numpy()
+    pos = cn > 0
+    A = Xn[pos] * np.sqrt(cn[pos])[:, None]
+    B = Xn[~pos] * np.sqrt(-cn[~pos])[:, None]
+    G = A.T @ A
+    if len(B):
+        G -= B.T @ B
+    return torch.from_numpy(G)
 
 
 def _spherical_from_dense(H: torch.Tensor, problem: Problem, W: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,134 @@
+"""Benchmarks of bbp_torch, reported as ratios measured side by side in one run.
+
+    python scripts/bench.py                 # core: closed form vs autograd, matmul rate, run split
+    python scripts/bench.py --large [...]   # also the matrix-free / large-N section (slow)
+
+Timings are the best of a few repeats (these machines are shared and noisy); what is meant to be
+compared is measured in the same process, one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def best_time(fn, repeats: int = 3) -> float:
+    """Best wall time of ``repeats`` calls of ``fn`` (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_rate(n: int = 4000, dtype=torch.float64) -> float:
+    """GFLOP/s of a dense ``n x n`` by ``n x n`` product through torch."""
+    gen = torch.Generator().manual_seed(0)
+    A = torch.randn(n, n, generator=gen, dtype=dtype)
+    B = torch.randn(n, n, generator=gen, dtype=dtype)
+    return 2 * n**3 / best_time(lambda: A @ B) / 1e9
+
+
+def closed_form_flops(p: int, N: int, M: int) -> float:
+    """Flops the closed form executes: ``p`` diagonal blocks by symmetric rank-k updates
+    (``M N^2`` each) and ``p(p-1)/2`` off-diagonal blocks by general products (``2 M N^2``)."""
+    return p * M * N * N + p * (p - 1) / 2 * 2 * M * N * N
+
+
+def bench_hessian(N: int = 1000, p: int = 2, alpha: float = 4.0, autograd: bool = True) -> dict:
+    from bbp_torch.hessian import autograd_hessian, dense_hessian
+    from bbp_torch.model import make_problem
+
+    problem = make_problem(N, p, 1, alpha, 0.7, seed=0)
+    rate = matmul_rate()
+    t_closed = best_time(lambda: dense_hessian(problem))
+    out = {
+        "matmul_gflops": rate,
+        "closed_form_s": t_closed,
+        "closed_form_gflops": closed_form_flops(p, N, problem.M) / t_closed / 1e9,
+    }
+    out["fraction_of_matmul"] = out["closed_form_gflops"] / rate
+    if autograd:
+        t_auto = best_time(lambda: autograd_hessian(problem), repeats=1)
+        out["autograd_s"] = t_auto
+        out["speedup_vs_autograd"] = t_auto / t_closed
+    return out
+
+
+def bench_default_run() -> dict:
+    """Time split of the default main job (build / eigensolve / rest), through the study API."""
+    from hydra import compose, initialize_config_dir
+
+    from bbp_torch.cli import CONFIG_DIR
+    from bbp_torch.hessian import dense_hessian
+    from bbp_torch.model import make_problem
+    from bbp_torch.spectrum import symmetric_eigh
+    from bbp_torch.study import run_study
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["device=cpu"])
+    start = time.perf_counter()
+    record = run_study(cfg).record
+    total = time.perf_counter() - start
+    pr = record["config"]["problem"]
+    problem = make_problem(pr["N"], pr["p"], pr["p_star"], pr["alpha"], pr["a"], seed=0)
+    t_build = best_time(lambda: dense_hessian(problem))
+    H = dense_hessian(problem)
+    t_eigvals = best_time(lambda: torch.linalg.eigvalsh(H))
+    t_bottom = best_time(lambda: symmetric_eigh(H, record["config"]["solver"]["k"]))
+    return {"total_s": total, "build_s": t_build, "eigvalsh_s": t_eigvals,
+            "bottom_pairs_s": t_bottom, "rest_s": total - t_build - t_eigvals - t_bottom,
+            "record_timings": record["timings"]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--N", type=int, default=1000)
+    parser.add_argument("--p", type=int, default=2)
+    parser.add_argument("--alpha", type=float, default=4.0)
+    parser.add_argument("--no-autograd", action="store_true", help="skip torch.func.hessian")
+    parser.add_argument("--large", action="store_true",
+                        help="also run the matrix-free section (scripts/bench_large.py)")
+    parser.add_argument("--threads", type=int, default=None)
+    args, rest = parser.parse_known_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float64")
+
+    h = bench_hessian(args.N, args.p, args.alpha, autograd=not args.no_autograd)
+    print(f"\n== Dense Hessian, p={args.p}, N={args.N}, alpha={args.alpha} ==")
+    print(f"  float64 matmul rate (n=4000)     : {h['matmul_gflops']:8.1f} GFLOP/s")
+    print(f"  closed form                      : {h['closed_form_s']:8.3f} s  "
+          f"({h['closed_form_gflops']:.1f} GFLOP/s = {h['fraction_of_matmul']:.0%} of matmul; "
+          "target >= 60%)")
+    if "autograd_s" in h:
+        print(f"  torch.func.hessian               : {h['autograd_s']:8.3f} s")
+        print(f"  speed-up closed form / autograd  : {h['speedup_vs_autograd']:8.1f} x  "
+              "(target >= 30x)")
+
+    d = bench_default_run()
+    print("\n== Default main job (N=400, p=2, alpha=3), through run_study ==")
+    print(f"  total {d['total_s']:.3f} s = build {d['build_s']:.3f} s + all eigenvalues "
+          f"{d['eigvalsh_s']:.3f} s + bottom pairs {d['bottom_pairs_s']:.3f} s + rest "
+          f"{d['rest_s']:.3f} s")
+    print("  as recorded: " + ", ".join(f"{k} {v:.3f}s" for k, v in d["record_timings"].items()))
+
+    if args.large:
+        import bench_large
+
+        print("\n== Matrix-free and large N (scripts/bench_large.py) ==")
+        bench_large.main(rest)
+
+
+if __name__ == "__main__":
+    main()
