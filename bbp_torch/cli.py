@@ -73,6 +73,13 @@ def summary(record: dict, run_dir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def _launcher_name() -> str:
+    try:
+        return str(HydraConfig.get().launcher._target_)
+    except (ValueError, AttributeError):
+        return ""
+
+
 def _is_multirun() -> bool:
     try:
         return HydraConfig.get().mode == RunMode.MULTIRUN
@@ -165,13 +172,38 @@ def run_app(cfg: DictConfig, run_dir: Path) -> int:
     return 0
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def _hydra_main(cfg: DictConfig) -> int:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    status = run_app(cfg, run_dir)
-    if status == 2 and not _is_multirun():
+def set_threads_for_launcher(cfg: DictConfig) -> None:
+    """Parallel local sweeps run one BLAS thread per job unless ``threads`` says otherwise.
+
+    Several jobs each using all cores slow eigensolvers down by an order of magnitude.
+    """
+    if cfg.get("threads") is None and "joblib" in _launcher_name():
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def hydra_task(cfg: DictConfig, app=None) -> int:
+    """Body of a Hydra job: run it, then in a multirun print the sweep's progress."""
+    app = app or run_app
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    multirun = _is_multirun()
+    if multirun:
+        set_threads_for_launcher(cfg)
+    status = app(cfg, run_dir)
+    if multirun:
+        from bbp_torch.sweeps import progress_line
+
+        print(progress_line(hc.sweep.dir), flush=True)
+    elif status == 2:
         sys.exit(2)
     return status
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def _hydra_main(cfg: DictConfig) -> int:
+    return hydra_task(cfg)
 
 
 def main() -> None:

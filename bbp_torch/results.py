@@ -43,6 +43,7 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
             json.dump(_jsonable(data), f, indent=2, sort_keys=False)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
