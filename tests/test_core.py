@@ -63,7 +63,8 @@ def test_dense_memory_guard_refuses_with_numbers_and_hint():
     with pytest.raises(ConfigError) as err:
         validate(cfg)
     message = str(err.value)
-    assert "GB" in message and "solver.name=iterative" in message and "solver.max_memory_gb" in message
+    assert "GB" in message and "solver.name=iterative" in message
+    assert "solver.max_memory_gb" in message
     with pytest.raises(ConfigError, match="GB"):
         validate(composed(["problem.N=2000", "solver.max_memory_gb=0.01"]))
 

@@ -66,7 +66,8 @@ def test_overlap_invariant_under_orthogonal_mixing_of_units(p):
     assert m_r == pytest.approx(m, abs=1e-8)
     # Rotating the vector's blocks directly leaves m unchanged too.
     v_blocks = vectors[:, 0].reshape(p, -1)
-    assert teacher_overlap((O @ v_blocks).reshape(-1), problem.W_star) == pytest.approx(m, abs=1e-12)
+    m_blocks = teacher_overlap((O @ v_blocks).reshape(-1), problem.W_star)
+    assert m_blocks == pytest.approx(m, abs=1e-12)
 
 
 def test_subspace_overlap_bounds():
