@@ -76,7 +76,10 @@ def run_study(cfg) -> StudyResult:
         metrics["M"] = problem.M
     if c.theory:
         with _timer(timings, "theory", device):
-            metrics["theory"] = theory_predictions(c)
+            try:
+                metrics["theory"] = theory_predictions(c)
+            except Exception as err:  # the measurement must not be lost to a theory failure
+                metrics["theory"] = {"error": f"{type(err).__name__}: {err}"}
     spectrum = None if pairs.all_values is None else pairs.all_values.double().cpu().numpy()
     record = {
         "status": "ok",

@@ -141,6 +141,14 @@ def test_app_end_to_end_writes_record_and_events(tmp_path):
     assert {"timings", "versions", "device"} <= set(record)
     events = list(Path(out).glob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(out))
+    acc.Reload()
+    tags = acc.Tags()
+    assert "metrics/overlap" in tags["scalars"] and "spectrum/eigenvalues" in tags["histograms"]
+    assert "spectrum/figure" in tags["images"]
+    assert "_hparams_/experiment" in acc.PluginTagToContent("hparams")
     # Running again into the same folder skips the finished run.
     again = run_bbp(SMALL + [f"hydra.run.dir={out}", "logging.figures=true"], tmp_path)
     assert again.returncode == 0 and "skipped" in again.stdout
