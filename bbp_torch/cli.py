@@ -28,7 +28,7 @@ if not OmegaConf.has_resolver("or_default"):
     OmegaConf.register_new_resolver("or_default", lambda value, default: value or default)
 
 
-def _fmt(x, digits: int = 5) -> str:
+def fmt(x, digits: int = 5) -> str:
     if x is None:
         return "-"
     if isinstance(x, float):
@@ -46,21 +46,21 @@ def summary(record: dict, run_dir: Path | None = None) -> str:
         f"(M={m.get('M')})  seed={c['seed']}  hessian={c['hessian']['kind']}  "
         f"solver={m.get('solver_used')}  device={record['device']} {c['dtype']}",
         "  bottom eigenvalues : " + " ".join(f"{v:.5g}" for v in m["bottom_eigenvalues"]),
-        f"  lambda_min         : {_fmt(m['lambda_min']):>12}   theory outlier lambda* : "
-        f"{_fmt(th.get('lambda_outlier'))}",
-        f"  bulk edge (est.)   : {_fmt(m['lambda_edge']):>12}   theory edge lambda_-   : "
-        f"{_fmt(th.get('lambda_edge'))}",
-        f"  gap edge - min     : {_fmt(m['gap']):>12}",
-        f"  overlap m (teacher): {_fmt(m['overlap'], 4):>12}   theory m (N = inf)     : "
-        f"{_fmt(th.get('overlap'), 4)}",
-        f"  overlap subspace   : {_fmt(m['overlap_subspace'], 4):>12}   (bottom p*p_star vectors "
+        f"  lambda_min         : {fmt(m['lambda_min']):>12}   theory outlier lambda* : "
+        f"{fmt(th.get('lambda_outlier'))}",
+        f"  bulk edge (est.)   : {fmt(m['lambda_edge']):>12}   theory edge lambda_-   : "
+        f"{fmt(th.get('lambda_edge'))}",
+        f"  gap edge - min     : {fmt(m['gap']):>12}",
+        f"  overlap m (teacher): {fmt(m['overlap'], 4):>12}   theory m (N = inf)     : "
+        f"{fmt(th.get('overlap'), 4)}",
+        f"  overlap subspace   : {fmt(m['overlap_subspace'], 4):>12}   (bottom p*p_star vectors "
         "on the teacher subspace)",
-        f"  overlap student    : {_fmt(m['overlap_student'], 4):>12}   (bottom vector on the "
+        f"  overlap student    : {fmt(m['overlap_student'], 4):>12}   (bottom vector on the "
         "student's own directions)",
     ]
     if th:
         side = "above" if pr["alpha"] > (th.get("alpha_bbp") or float("inf")) else "below"
-        lines.append(f"  theory: alpha_BBP = {_fmt(th.get('alpha_bbp'), 4)} "
+        lines.append(f"  theory: alpha_BBP = {fmt(th.get('alpha_bbp'), 4)} "
                      f"({th.get('transition_type')}); alpha = {pr['alpha']} is {side} it")
     res = m.get("residuals") or []
     if res:
@@ -73,21 +73,21 @@ def summary(record: dict, run_dir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _launcher_name() -> str:
+def launcher_name() -> str:
     try:
         return str(HydraConfig.get().launcher._target_)
     except (ValueError, AttributeError):
         return ""
 
 
-def _is_multirun() -> bool:
+def is_multirun() -> bool:
     try:
         return HydraConfig.get().mode == RunMode.MULTIRUN
     except ValueError:
         return False
 
 
-def _finished_record(run_dir: Path, config: dict) -> dict | None:
+def finished_record(run_dir: Path, config: dict) -> dict | None:
     """The finished record in ``run_dir`` if it was made from the same config, else None."""
     path = run_dir / RECORD_NAME
     if not path.exists():
@@ -130,7 +130,7 @@ def run_app(cfg: DictConfig, run_dir: Path) -> int:
     from bbp_torch.study import run_study
     from bbp_torch.tensorboard import log_run
 
-    multirun = _is_multirun()
+    multirun = is_multirun()
     try:
         c = validate(cfg)
     except ConfigError as err:
@@ -139,7 +139,7 @@ def run_app(cfg: DictConfig, run_dir: Path) -> int:
             write_record(run_dir, error_record(cfg, err, "config"))
         return 2
     if not c.force:
-        old = _finished_record(run_dir, asdict(c))
+        old = finished_record(run_dir, asdict(c))
         if old is not None:
             print(f"bbp: {run_dir} already holds a finished record of this config; skipped "
                   "(force=true recomputes).")
@@ -177,7 +177,7 @@ def set_threads_for_launcher(cfg: DictConfig) -> None:
 
     Several jobs each using all cores slow eigensolvers down by an order of magnitude.
     """
-    if cfg.get("threads") is None and "joblib" in _launcher_name():
+    if cfg.get("threads") is None and "joblib" in launcher_name():
         import torch
 
         torch.set_num_threads(1)
@@ -188,7 +188,7 @@ def hydra_task(cfg: DictConfig, app=None) -> int:
     app = app or run_app
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
-    multirun = _is_multirun()
+    multirun = is_multirun()
     if multirun:
         set_threads_for_launcher(cfg)
     status = app(cfg, run_dir)

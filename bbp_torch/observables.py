@@ -18,9 +18,10 @@ import torch
 
 
 def _orthonormal_rows(R: torch.Tensor) -> torch.Tensor:
-    """Orthonormal basis (rows) of the row space of ``R`` (rows x N)."""
-    Q, _ = torch.linalg.qr(R.T)
-    return Q.T
+    """Orthonormal basis (rows) of the row space of ``R`` (rows x N), each row of the same sign
+    as the row of ``R`` it comes from (so channel decompositions see ``w_k``, not ``-w_k``)."""
+    Q, upper = torch.linalg.qr(R.T)
+    return (Q * torch.sign(torch.diagonal(upper))).T
 
 
 def overlap_matrix(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:

@@ -97,6 +97,12 @@ def test_student_channels_add_up():
     radial = (problem.W / 30**0.5 / 3**0.5).reshape(-1)
     ch = student_channels(radial, problem.W)
     assert ch["trace"] == pytest.approx(1, abs=1e-2)
+    # A single unit's radial direction: 1/p of it is trace, the rest symmetric traceless.
+    one = torch.zeros(3, 30, dtype=torch.float64)
+    one[0] = problem.W[0] / 30**0.5
+    ch = student_channels(one.reshape(-1), problem.W)
+    assert ch["trace"] == pytest.approx(1 / 3, abs=1e-2)
+    assert ch["antisymmetric"] == pytest.approx(0, abs=1e-2)
 
 
 def test_edge_estimate_and_histogram():

@@ -1,0 +1,214 @@
+"""``bbp-theory``: N = infinity predictions from the command line.
+
+    bbp-theory table  --a 0.7 1.5 --p-star 1 --p 1 2 3 4 8 16 inf
+        alpha_BBP over p (with the transition type, the pole formula and the large-p expansion)
+    bbp-theory curves --p 2 --p-star 1 --a 0.7 --out runs/theory_p2_a0.7
+        edge, outlier and overlap vs alpha (theory_curves.csv), the bulk density at the chosen
+        alphas (theory_density.csv), a summary (theory_summary.json), and TensorBoard scalars
+        under OUT/tensorboard (step = round(1000 alpha) for the curves, the grid index for the
+        density), so a simulation run can be drawn against its prediction.
+
+Without a subcommand, ``table`` runs with its defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bbp_torch import theory
+
+
+def _p_value(text: str) -> float:
+    value = text.strip().lower()
+    if value in ("inf", "infinity", "oo"):
+        return math.inf
+    return float(value)
+
+
+def _p_label(p: float) -> str:
+    return "inf" if math.isinf(p) else f"{p:g}"
+
+
+def alpha_table(ps, p_star: float, a_values) -> list[dict]:
+    """Rows {a, p, alpha_bbp, transition, alpha_pole, alpha_large_p} for every (a, p)."""
+    rows = []
+    for a in a_values:
+        for p in ps:
+            rows.append({
+                "a": a,
+                "p": p,
+                "alpha_bbp": theory.alpha_bbp(p, p_star, a),
+                "transition": theory.transition_type(p, p_star, a),
+                "alpha_pole": theory.alpha_bbp_pole(p, p_star, a),
+                "alpha_large_p": theory.alpha_bbp_large_p(p, p_star, a),
+            })
+    return rows
+
+
+def format_table(rows, p_star: float) -> str:
+    lines = [f"alpha_BBP at N = infinity, p* = {p_star:g} "
+             f"(limit p -> inf: p*(a+1)/2; pole: closed form at g = -p/2, exact when "
+             f"discontinuous; large-p: to O(1/p^2))"]
+    for a in sorted({r["a"] for r in rows}):
+        lines.append(f"\na = {a:g}   (p -> inf limit {p_star * (a + 1) / 2:.6f})")
+        lines.append(f"{'p':>6} {'alpha_BBP':>12} {'transition':>14} {'alpha_pole':>12} "
+                     f"{'large-p':>12}")
+        for r in (r for r in rows if r["a"] == a):
+            lines.append(f"{_p_label(r['p']):>6} {r['alpha_bbp']:12.6f} {r['transition']:>14} "
+                         f"{r['alpha_pole']:12.6f} {r['alpha_large_p']:12.6f}")
+    ps = sorted({r["p"] for r in rows if not math.isinf(r["p"])})
+    crit = ", ".join(f"p={_p_label(p)}: {_fmt_a(theory.critical_a(p, p_star))}" for p in ps)
+    lines.append(f"\ncritical a (continuous below, discontinuous above): {crit}")
+    return "\n".join(lines)
+
+
+def _fmt_a(a_c):
+    return "none" if a_c is None else f"{a_c:.4f}"
+
+
+def theory_curves(p: float, p_star: float, a: float, alphas) -> list[dict]:
+    """Edge, outlier, overlap (and kinds) at each alpha; eigenvalues of H and of pH."""
+    rows = []
+    for alpha in alphas:
+        e_r = theory.edge(p, p_star, a, alpha, rescaled=True)
+        o_r = theory.outlier(p, p_star, a, alpha, rescaled=True)
+        finite = not math.isinf(p)
+        rows.append({
+            "alpha": float(alpha),
+            "lambda_edge": e_r / p if finite else None,
+            "lambda_outlier": (o_r / p if finite else None) if o_r is not None else None,
+            "overlap": theory.overlap(p, p_star, a, alpha),
+            "lambda_edge_rescaled": e_r,
+            "lambda_outlier_rescaled": o_r,
+            "edge_kind": theory.edge_kind(p, p_star, a, alpha),
+        })
+    return rows
+
+
+def density_curve(p: float, p_star: float, a: float, alpha: float, points: int = 400,
+                  span: float = 12.0) -> tuple[np.ndarray, np.ndarray]:
+    """(lambda, rho) from just below the edge over ``span`` (rescaled units), in H units
+    (pH units for p = inf)."""
+    rescaled = math.isinf(p)
+    unit = 1.0 if rescaled else 1.0 / p
+    e = theory.edge(p, p_star, a, alpha, rescaled=True)
+    lam = np.linspace(e - 0.05 * span, e + span, points) * unit
+    return lam, theory.density(p, p_star, a, alpha, lam, rescaled=rescaled)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: "" if v is None else v for k, v in r.items()})
+
+
+def write_tensorboard(log_dir: Path, curves: list[dict], densities: dict) -> None:
+    """Scalars theory/<name> with step = round(1000 alpha); density at each alpha as
+    theory/density_alpha=<alpha> (and its lambda grid) with step = grid index."""
+    from torch.utils.tensorboard import SummaryWriter  # lazy: only this function needs torch
+
+    writer = SummaryWriter(log_dir=str(log_dir))
+    try:
+        for r in curves:
+            step = int(round(1000 * r["alpha"]))
+            for key in ("lambda_edge", "lambda_outlier", "overlap", "lambda_edge_rescaled",
+                        "lambda_outlier_rescaled"):
+                if r[key] is not None:
+                    writer.add_scalar(f"theory/{key}", r[key], global_step=step)
+        for alpha, (lam, rho) in densities.items():
+            for i, (x, v) in enumerate(zip(lam, rho, strict=True)):
+                writer.add_scalar(f"theory/density_alpha={alpha:g}", float(v), global_step=i)
+                writer.add_scalar(f"theory/density_lambda_alpha={alpha:g}", float(x),
+                                  global_step=i)
+    finally:
+        writer.close()
+
+
+def run_curves(args) -> dict:
+    p, p_star, a = args.p, args.p_star, args.a
+    alphas = np.linspace(args.alpha_min, args.alpha_max, args.num)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    curves = theory_curves(p, p_star, a, alphas)
+    _write_csv(out / "theory_curves.csv", curves)
+    densities = {}
+    for alpha in args.density_alpha:
+        densities[alpha] = density_curve(p, p_star, a, alpha, points=args.density_points)
+    rows = [{"alpha": alpha, "lambda": float(x), "rho": float(v)}
+            for alpha, (lam, rho) in densities.items() for x, v in zip(lam, rho, strict=True)]
+    if rows:
+        _write_csv(out / "theory_density.csv", rows)
+    summary = {
+        "p": _p_label(p), "p_star": p_star, "a": a,
+        "alpha_bbp": theory.alpha_bbp(p, p_star, a),
+        "transition_type": theory.transition_type(p, p_star, a),
+        "alpha_bbp_pole": theory.alpha_bbp_pole(p, p_star, a),
+        "alpha_bbp_large_p": theory.alpha_bbp_large_p(p, p_star, a),
+        "alpha_bbp_p_inf": p_star * (a + 1) / 2,
+        "critical_a": None if math.isinf(p) else theory.critical_a(p, p_star),
+        "units": "eigenvalues of H (lambda_*), of pH (*_rescaled); density in H units "
+                 "(pH for p = inf)",
+        "files": ["theory_curves.csv"] + (["theory_density.csv"] if rows else []),
+    }
+    if not args.no_tensorboard:
+        write_tensorboard(out / "tensorboard", curves, densities)
+        summary["tensorboard"] = str(out / "tensorboard")
+    (out / "theory_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bbp-theory", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    t = sub.add_parser("table", help="alpha_BBP over p for given a and p*")
+    t.add_argument("--a", type=float, nargs="+", default=[0.7, 1.5])
+    t.add_argument("--p-star", type=float, default=1.0)
+    t.add_argument("--p", type=_p_value, nargs="+",
+                   default=[1, 2, 3, 4, 8, 16, math.inf], help="widths; 'inf' allowed")
+    t.add_argument("--json", action="store_true", help="print the rows as JSON")
+    c = sub.add_parser("curves", help="write theory curves to files and TensorBoard")
+    c.add_argument("--p", type=_p_value, required=True)
+    c.add_argument("--p-star", type=float, default=1.0)
+    c.add_argument("--a", type=float, required=True)
+    c.add_argument("--alpha-min", type=float, default=0.1)
+    c.add_argument("--alpha-max", type=float, default=4.0)
+    c.add_argument("--num", type=int, default=80)
+    c.add_argument("--density-alpha", type=float, nargs="*", default=[],
+                   help="alphas at which to write the bulk density")
+    c.add_argument("--density-points", type=int, default=400)
+    c.add_argument("--out", required=True, help="output folder")
+    c.add_argument("--no-tensorboard", action="store_true")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "curves":
+            summary = run_curves(args)
+            print(json.dumps(summary, indent=2))
+            return 0
+        if args.command is None:
+            args = build_parser().parse_args(["table"])
+        rows = alpha_table(args.p, args.p_star, args.a)
+        if args.json:
+            print(json.dumps([r | {"p": _p_label(r["p"])} for r in rows], indent=2))
+        else:
+            print(format_table(rows, args.p_star))
+    except ValueError as exc:
+        print(f"bbp-theory: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

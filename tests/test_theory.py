@@ -1,0 +1,336 @@
+"""Pure N = infinity theory (bbp_torch.theory): fast, no simulation."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from bbp_torch import theory
+
+# ----------------------------------------------------------------------------- p -> infinity
+
+
+@pytest.mark.parametrize("a, p_star", [(0.1, 1), (0.7, 1), (1.0, 2), (1.5, 1), (3.0, 3)])
+def test_alpha_bbp_p_infinity_closed_form(a, p_star):
+    """Claim 3: alpha_BBP(p = inf) = p*(a + 1)/2, discontinuous, from the root finder."""
+    limit = p_star * (a + 1) / 2
+    assert theory.alpha_bbp(math.inf, p_star, a) == pytest.approx(limit, rel=1e-9)
+    assert theory.alpha_bbp_pole(math.inf, p_star, a) == pytest.approx(limit, rel=1e-12)
+    assert theory.transition_type(math.inf, p_star, a) == "discontinuous"
+
+
+@pytest.mark.parametrize("a, p_star", [(0.3, 1), (0.7, 1), (1.5, 1), (1.5, 2), (3.0, 1)])
+def test_alpha_bbp_approaches_limit_from_the_predicted_side(a, p_star):
+    """Finite p approaches p*(a+1)/2 with the large-p expansion: from below iff a < 1.
+
+    (p >= 16, where all these cases are discontinuous: critical_a(16, 1) = 0.25.)
+    """
+    limit = p_star * (a + 1) / 2
+    ps = [16, 32, 64, 128, 256]
+    dev = [theory.alpha_bbp(p, p_star, a) - limit for p in ps]
+    assert np.all(np.diff(np.abs(dev)) < 0)
+    assert abs(dev[-1]) < 3e-3 * limit
+    assert all(np.sign(d) == np.sign(a - 1) for d in dev)
+    # the expansion to O(1/p^2) leaves an O(1/p^3) error
+    err = [abs(theory.alpha_bbp(p, p_star, a) - theory.alpha_bbp_large_p(p, p_star, a))
+           for p in (32, 64)]
+    assert err[1] < err[0] / 5
+    assert err[0] * 32**3 < 5 * limit
+
+
+def test_large_p_first_coefficient_closed_form():
+    for a in (0.2, 0.7, 1.0, 2.5):
+        c1, _ = theory.large_p_coefficients(a)
+        assert c1 == pytest.approx(-2 * (1 - a) * (2 + a) / ((1 + a) ** 2 * (3 + a)), rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- the pole
+
+
+@pytest.mark.parametrize("p, p_star, a", [(1, 1, 1.5), (2, 1, 1.5), (3, 1, 0.7), (4, 1, 0.7),
+                                          (8, 2, 1.0), (16, 1, 0.3), (2, 3, 2.0)])
+def test_pole_formula_equals_root_finder_when_discontinuous(p, p_star, a):
+    assert theory.transition_type(p, p_star, a) == "discontinuous"
+    assert theory.alpha_bbp_pole(p, p_star, a) == pytest.approx(
+        theory.alpha_bbp(p, p_star, a), rel=1e-7)
+
+
+@pytest.mark.parametrize("p, a", [(1, 0.7), (2, 0.7), (2, 0.3), (4, 0.2)])
+def test_continuous_threshold_lies_above_the_pole_value(p, a):
+    """Continuous: the outlier meets the square-root edge before reaching the pole."""
+    assert theory.transition_type(p, 1, a) == "continuous"
+    assert theory.alpha_bbp(p, 1, a) > theory.alpha_bbp_pole(p, 1, a) * (1 + 1e-6)
+
+
+def test_pole_criterion_predicts_the_transition_type():
+    for p in (1, 2, 3, 4, 8):
+        for a in (0.2, 0.5, 0.7, 0.9, 1.2, 2.0):
+            crit = theory.pole_criterion(p, 1, a)
+            expected = "discontinuous" if crit <= 1 else "continuous"
+            assert theory.transition_type(p, 1, a) == expected, (p, a, crit)
+
+
+def test_critical_a_separates_the_two_types():
+    """critical_a(p, 1) = 1.109, 0.830, 0.603 for p = 1, 2, 4 (it grows with p*)."""
+    assert theory.critical_a(2, 1) == pytest.approx(0.8304, abs=1e-3)
+    for p in (1, 2, 4):
+        a_c = theory.critical_a(p, 1)
+        assert theory.transition_type(p, 1, 0.97 * a_c) == "continuous"
+        assert theory.transition_type(p, 1, 1.03 * a_c) == "discontinuous"
+    assert theory.critical_a(math.inf, 1) is None
+
+
+def test_pole_mean_closed_form_matches_quadrature():
+    """E[1/(yh + c)] by Tricomi U against the cached quadrature (p = 1 has the x^-1/2 end)."""
+    for p in (1, 2, 5, 40):
+        for c in (0.05, 0.7, 3.0):
+            yh, w = theory._chi2_over_dof(p)
+            assert theory._mean_inv_shifted(p, c) == pytest.approx(w @ (1 / (yh + c)), rel=1e-8)
+
+
+# ----------------------------------------------------------------------------- monotonicity in p
+
+
+@pytest.mark.parametrize("a", [1.5, 3.0])
+def test_alpha_bbp_decreases_with_p_for_a_above_one(a):
+    """Claim 2 for a > 1: strictly decreasing over p = 1..64 down to p*(a+1)/2."""
+    values = [theory.alpha_bbp(p, 1, a) for p in (1, 2, 3, 4, 6, 8, 16, 32, 64, math.inf)]
+    assert np.all(np.diff(values) < 0)
+
+
+def test_alpha_bbp_undershoots_the_limit_for_a_below_one():
+    """a = 0.7: decreases from p = 1 to a minimum at p = 3, below p*(a+1)/2, then rises back.
+
+    The non-monotonicity the paper mentions for a < 1 is present at N = infinity.
+    """
+    a = 0.7
+    values = {p: theory.alpha_bbp(p, 1, a) for p in (1, 2, 3, 4, 8, 16)}
+    limit = theory.alpha_bbp(math.inf, 1, a)
+    assert values[1] > values[2] > values[3]
+    assert values[3] < values[4] < values[8] < values[16] < limit
+    assert min(values.values()) == values[3]
+
+
+def test_overparametrization_lowers_the_threshold():
+    """For every a, some p > 1 has a lower alpha_BBP than p = 1 (and p = inf does too)."""
+    for a in (0.1, 0.3, 0.7, 1.0, 1.5, 3.0):
+        a1 = theory.alpha_bbp(1, 1, a)
+        assert theory.alpha_bbp(2, 1, a) < a1
+        assert theory.alpha_bbp(math.inf, 1, a) < a1
+
+
+# ----------------------------------------------------------------------------- claim 4
+
+
+def test_p2_transition_types():
+    assert theory.transition_type(2, 1, 0.7) == "continuous"
+    assert theory.transition_type(2, 1, 1.5) == "discontinuous"
+
+
+def test_overlap_from_zero_or_jumping():
+    """Just above alpha_BBP: continuous m -> 0 with m^2 linear in alpha - alpha_BBP; the
+    discontinuous m jumps to ~0.33 (p = 2, a = 1.5). Zero at and below the threshold."""
+    ac = theory.alpha_bbp(2, 1, 0.7)
+    assert theory.overlap(2, 1, 0.7, ac) == 0.0
+    assert theory.overlap(2, 1, 0.7, 0.99 * ac) == 0.0
+    m1 = theory.overlap(2, 1, 0.7, ac * (1 + 1e-4))
+    m2 = theory.overlap(2, 1, 0.7, ac * (1 + 2e-4))
+    assert 0 < m1 < 0.01
+    assert (m2 / m1) ** 2 == pytest.approx(2.0, rel=1e-2)
+    ad = theory.alpha_bbp(2, 1, 1.5)
+    assert theory.overlap(2, 1, 1.5, 0.999 * ad) == 0.0
+    jump = theory.overlap(2, 1, 1.5, ad * (1 + 1e-6))
+    assert jump > 0.3
+    assert theory.overlap(2, 1, 1.5, ad * (1 + 1e-3)) == pytest.approx(jump, abs=2e-3)
+
+
+def test_overlap_grows_with_alpha_and_stays_below_one():
+    for a in (0.7, 1.5):
+        ac = theory.alpha_bbp(2, 1, a)
+        ms = [theory.overlap(2, 1, a, ac * f) for f in (1.01, 1.5, 2, 4, 10, 50)]
+        assert ms[0] > 0 and ms[-1] < 1 and np.all(np.diff(ms) > 0)
+
+
+# ----------------------------------------------------------------------------- edge, outlier
+
+
+@pytest.mark.parametrize("a", [0.7, 1.5])
+def test_outlier_detaches_from_the_edge_at_alpha_bbp(a):
+    ac = theory.alpha_bbp(2, 1, a)
+    assert theory.outlier(2, 1, a, 0.98 * ac) is None
+    e, o = theory.edge(2, 1, a, ac * 1.000001), theory.outlier(2, 1, a, ac * 1.000001)
+    assert o < e
+    assert o == pytest.approx(e, abs=1e-4)
+    for f in (1.2, 2, 5):
+        assert theory.outlier(2, 1, a, f * ac) < theory.edge(2, 1, a, f * ac)
+
+
+def test_overlap_matches_numerical_derivative_of_F():
+    """m^2 = 1/F'(lambda*), F = lt - alpha E[y Phi_g(lt)], against a finite difference in lt."""
+    p, a, alpha = 2.0, 0.7, 3.0
+    th = theory._theory(p, 1.0, a)
+    lt_star = theory.outlier(p, 1, a, alpha, rescaled=True)
+
+    def F(lt):
+        g = theory._real_g(th, alpha, lt)
+        return lt - alpha * float(th.mean(th.y * th.phi(g)))
+
+    h = 1e-5
+    dF = (F(lt_star + h) - F(lt_star - h)) / (2 * h)
+    assert abs(F(lt_star)) < 1e-9
+    assert theory.overlap(p, 1, a, alpha) ** 2 == pytest.approx(1 / dF, rel=1e-6)
+
+
+def test_rescaled_units_and_p_infinity():
+    p, a, alpha = 4, 1.5, 3.0
+    assert theory.edge(p, 1, a, alpha, rescaled=True) == pytest.approx(
+        p * theory.edge(p, 1, a, alpha), rel=1e-12)
+    assert theory.outlier(p, 1, a, alpha, rescaled=True) == pytest.approx(
+        p * theory.outlier(p, 1, a, alpha), rel=1e-12)
+    # p = inf: edge of pH at exactly -2 (the pole), outlier below it; H units are refused
+    assert theory.edge(math.inf, 1, 1.0, 2.0, rescaled=True) == pytest.approx(-2.0, abs=1e-10)
+    assert theory.outlier(math.inf, 1, 1.0, 2.0, rescaled=True) < -2.0
+    assert 0 < theory.overlap(math.inf, 1, 1.0, 2.0) < 1
+    # finite p converges to the p = inf curves
+    d = [abs(theory.edge(p, 1, 1.0, 2.0, rescaled=True) + 2.0) for p in (8, 32, 128)]
+    assert d[0] > d[1] > d[2]
+
+
+def test_edge_kind_depends_on_alpha():
+    """p = 2, a = 0.7: smooth (pole) edge at small alpha, square-root edge near alpha_BBP."""
+    assert theory.edge_kind(2, 1, 0.7, 0.6) == "smooth"
+    assert theory.edge_kind(2, 1, 0.7, 0.9) == "square-root"
+    assert theory.edge_kind(2, 1, 1.5, 1.2) == "smooth"
+
+
+# ----------------------------------------------------------------------------- the bulk
+
+
+@pytest.mark.parametrize("p, a, alpha", [(2, 0.7, 2.0), (1, 1.5, 0.5), (math.inf, 1.0, 0.6),
+                                         (3, 0.4, 1.4)])
+def test_density_integrates_to_min_alpha_one(p, a, alpha):
+    """The continuous part has mass min(alpha, 1) (alpha < 1: an atom 1 - alpha sits at 0)."""
+    resc = math.isinf(p)
+    e = theory.edge(p, 1, a, alpha, rescaled=resc)
+    scale = 1.0 if resc else 1.0 / p
+    # nonuniform grid: fine near the edge and 0, coarse in the slowly decaying right tail
+    lam = np.unique(np.concatenate([
+        np.linspace(e - 0.05 * scale, 4 * scale, 800),
+        np.linspace(-0.05 * scale, 0.05 * scale, 200) + 1e-7,
+        np.geomspace(4 * scale, 400 * scale, 150)]))
+    rho = theory.density(p, 1, a, alpha, lam, rescaled=resc)
+    assert np.all(rho >= 0)
+    assert np.all(rho[lam < e - 1e-6 * scale] < 1e-6 / scale)
+    mass = np.trapezoid(rho, lam)
+    assert mass == pytest.approx(min(alpha, 1.0), abs=4e-3)
+
+
+def test_square_root_edge():
+    """p = 2, a = 0.7, alpha = 0.85: rho(edge + 4d)/rho(edge + d) -> 2."""
+    e = theory.edge(2, 1, 0.7, 0.85)
+    r = theory.density(2, 1, 0.7, 0.85, e + np.array([1e-6, 4e-6, -1e-4]))
+    assert r[1] / r[0] == pytest.approx(2.0, rel=1e-3)
+    assert r[2] < 1e-8
+
+
+def test_stieltjes_branch_and_real_axis_consistency():
+    p, a, alpha = 2, 0.7, 2.0
+    # large |z|: g ~ 1/z
+    z = 1e3 + 5j
+    assert theory.stieltjes(p, 1, a, alpha, z) * z == pytest.approx(1.0, abs=5e-3)
+    # upper half plane -> Im g < 0
+    gs = theory.stieltjes(p, 1, a, alpha, np.array([-0.5 + 0.1j, 0.3 + 1j, 2 + 0.01j]))
+    assert np.all(gs.imag < 0)
+    # left of the bulk: real, equal to the real-branch solution and to channel_resolvent("bulk")
+    e = theory.edge(p, 1, a, alpha)
+    for z in (e - 0.05, e - 1.0):
+        g = theory.stieltjes(p, 1, a, alpha, z)
+        assert abs(g.imag) < 1e-8
+        assert g.real == pytest.approx(theory.channel_resolvent(p, 1, a, alpha, z), rel=1e-7)
+    # g(z) solves the bulk equation (H units: g = 1/(z - (alpha/p) E[Phi_{g/p}]) rescaled)
+    th = theory._theory(2.0, 1.0, a)
+    z = 0.4 + 0.2j
+    g = theory.stieltjes(p, 1, a, alpha, z, rescaled=True)
+    assert g * (z - alpha * th.phi_mean_complex(g)) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_closed_form_y_integral_matches_quadrature():
+    """E[Phi_g]: exact-in-y complex evaluation against the 2D rule where the latter is sharp."""
+    for p, ps, a in [(2, 1, 0.7), (1, 1, 1.5), (3, 2, 0.5), (math.inf, 1, 1.0), (2, 4, 1.0)]:
+        th = theory._theory(float(p), float(ps), a)
+        for g in (-0.3, -0.49, -0.05, -0.3 - 0.2j, 0.2 - 0.3j, -0.6 - 0.1j):
+            exact = th.phi_mean_complex(g)
+            quad = complex(th.mean(th.phi(g)))
+            assert exact == pytest.approx(quad, rel=1e-8)
+
+
+# ----------------------------------------------------------------------------- student channels
+
+
+@pytest.mark.parametrize("p, p_star, a", [(1, 1, 0.7), (2, 1, 0.7), (2, 1, 1.5), (3, 2, 0.2),
+                                          (8, 1, 3.0)])
+def test_no_student_direction_outlier(p, p_star, a):
+    """E[yh X_g - Phi_g] > 0 on (-1/2, 0): the channel equations have no root on the branch."""
+    g = np.linspace(-0.5, -1e-3, 60)
+    kinds = ["trace"] if p == 1 else theory.STUDENT_CHANNELS
+    for kind in kinds:
+        assert np.all(theory.student_channel_alpha(p, p_star, a, kind, g) < 0)
+    for alpha in (0.5, 2.0, 6.0):
+        assert all(v is None for v in theory.student_outliers(p, p_star, a, alpha).values())
+
+
+def test_lagrange_multiplier_closed_form():
+    """mu = (2 alpha/p) E[yh (yh - y)/(a + y)]; at p = inf (rescaled) 2 alpha E[(1-y)/(a+y)]."""
+    mu = theory.lagrange_multiplier(math.inf, 1, 1.0, 2.0, rescaled=True)
+    yv, w = theory._chi2_over_dof(1.0)
+    assert mu == pytest.approx(2 * 2.0 * w @ ((1 - yv) / (1 + yv)), rel=1e-12)
+    assert theory.lagrange_multiplier(2, 1, 0.7, 2.0) > 0
+
+
+# ----------------------------------------------------------------------------- interface
+
+
+def test_predictions_record():
+    rec = theory.predictions(2, 1, 0.7, 2.0)
+    assert set(rec) == {"lambda_edge", "lambda_outlier", "overlap", "alpha_bbp", "transition_type"}
+    assert rec["lambda_outlier"] < rec["lambda_edge"]
+    below = theory.predictions(2, 1, 0.7, 0.5)
+    assert below["lambda_outlier"] is None and below["overlap"] == 0.0
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"p": 0.5}, "p"), ({"p": float("nan")}, "p"), ({"p_star": 0}, "p_star"),
+    ({"p_star": math.inf}, "p_star"), ({"a": 0}, "a"), ({"a": -1.0}, "a"),
+    ({"alpha": 0}, "alpha"), ({"alpha": -2.0}, "alpha"), ({"alpha": "x"}, "alpha"),
+])
+def test_invalid_arguments_name_the_argument(kwargs, name):
+    args = {"p": 2, "p_star": 1, "a": 0.7, "alpha": 2.0} | kwargs
+    with pytest.raises(ValueError, match=rf"^{name} "):
+        theory.overlap(**args)
+    if "alpha" not in kwargs:
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            theory.alpha_bbp(args["p"], args["p_star"], args["a"])
+
+
+def test_p_infinity_requires_rescaled():
+    for f in (theory.edge, theory.outlier, theory.density):
+        extra = ([0.0],) if f is theory.density else ()
+        with pytest.raises(ValueError, match="rescaled"):
+            f(math.inf, 1, 1.0, 2.0, *extra)
+
+
+def test_each_point_is_fast():
+    """A new (p, p*, a) costs well under a second; further points are milliseconds."""
+    start = time.perf_counter()
+    theory.alpha_bbp(5, 2, 0.37)
+    theory.transition_type(5, 2, 0.37)
+    assert time.perf_counter() - start < 1.0
+    start = time.perf_counter()
+    for alpha in (1.0, 2.0, 3.0):
+        theory.overlap(5, 2, 0.37, alpha)
+        theory.edge(5, 2, 0.37, alpha)
+        theory.outlier(5, 2, 0.37, alpha)
+    assert time.perf_counter() - start < 0.5
