@@ -1,0 +1,177 @@
+"""Finite-N estimators of where the overlap switches on, and their N = infinity values.
+
+Both estimators act on the seed-averaged overlap curve ``m(alpha)`` of one ``(N, p, p*, a)``:
+
+* **crossing** (:func:`crossing_alpha`): the alpha where the mean overlap first reaches a level
+  ``m_c`` (linear interpolation between grid points). Used as the finite-N estimate of
+  alpha_BBP. Its N = infinity value (:func:`theory_crossing`) is alpha_BBP itself when the
+  overlap jumps above ``m_c`` at a discontinuous transition, and the alpha where the theory's
+  ``m(alpha) = m_c`` otherwise (above alpha_BBP, since m grows from 0 at a continuous one).
+* **alpha_0** (:func:`fit_alpha0`, MODEL.md claim 5): assume the residual overlap vanishes like a
+  square root, ``m^2 = s (alpha - alpha_0)``; fit ``m^2`` linearly in alpha over the onset window
+  (mean ``m^2`` between a floor above the finite-N background and a ceiling below saturation)
+  and take the zero of the fit. Its N = infinity value is :func:`theory_alpha0`.
+
+:func:`extrapolate` fits ``estimate(N) = value_inf + b x(N)`` with ``x = N^(-2/3)`` (square-root
+edge, continuous transition) or ``x = 1/log N`` (smooth edge, discontinuous transition).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+CROSSING_LEVEL = 0.3  # m_c of the crossing estimator
+ALPHA0_WINDOW = (0.1, 0.3)  # onset window of the alpha_0 fit, in units of mean m^2
+
+
+def _sorted(alphas, values) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(alphas, dtype=float)
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(a)
+    return a[order], v[order]
+
+
+def crossing_alpha(alphas, values, level: float = CROSSING_LEVEL) -> float:
+    """First alpha at which ``values`` reaches ``level`` going up (linear interpolation).
+
+    NaN when the curve never reaches the level, or already starts at or above it (the grid
+    does not bracket the crossing).
+    """
+    a, v = _sorted(alphas, values)
+    if len(a) == 0 or not v[0] < level:
+        return math.nan
+    above = np.nonzero(v >= level)[0]
+    if len(above) == 0:
+        return math.nan
+    j = above[0]
+    return float(a[j - 1] + (level - v[j - 1]) * (a[j] - a[j - 1]) / (v[j] - v[j - 1]))
+
+
+def onset_window(alphas, m2, window=ALPHA0_WINDOW) -> np.ndarray:
+    """Boolean mask (in sorted-alpha order) of the points used by the alpha_0 fit.
+
+    The points with ``window[0] <= m2 <= window[1]`` that come after the last point below the
+    floor and before the first point above the ceiling that follows it: one contiguous stretch
+    of the rising curve, so that a noisy background or a saturated tail does not enter.
+    """
+    _, v = _sorted(alphas, m2)
+    lo, hi = window
+    below = np.nonzero(v < lo)[0]
+    start = below[-1] + 1 if len(below) else 0
+    above = np.nonzero(v[start:] > hi)[0]
+    stop = start + above[0] if len(above) else len(v)
+    mask = np.zeros(len(v), dtype=bool)
+    mask[start:stop] = True
+    return mask & (v >= lo) & (v <= hi)
+
+
+def fit_alpha0(alphas, m2, window=ALPHA0_WINDOW, min_points: int = 3) -> tuple[float, float]:
+    """``(alpha_0, s)`` of the least-squares fit ``m2 = s (alpha - alpha_0)`` over the onset
+    window (:func:`onset_window`). NaNs when fewer than ``min_points`` points are in the window
+    or the fitted slope is not positive.
+    """
+    a, v = _sorted(alphas, m2)
+    mask = onset_window(a, v, window)
+    if mask.sum() < max(2, min_points):
+        return math.nan, math.nan
+    s, c = np.polyfit(a[mask], v[mask], 1)
+    if not s > 0:
+        return math.nan, float(s)
+    return float(-c / s), float(s)
+
+
+def extrapolate(x, y, yerr=None) -> tuple[float, float]:
+    """``(y_inf, b)`` of the (weighted) linear fit ``y = y_inf + b x``; ``y_inf`` is the value
+    at ``x = 0`` (N = infinity). NaNs with fewer than two finite points.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    w = None
+    if yerr is not None:
+        err = np.asarray(yerr, dtype=float)
+        ok &= np.isfinite(err)
+        if ok.sum() >= 2 and np.all(err[ok] > 0):
+            w = 1 / err[ok]
+    if ok.sum() < 2:
+        return math.nan, math.nan
+    b, y_inf = np.polyfit(x[ok], y[ok], 1, w=w)
+    return float(y_inf), float(b)
+
+
+def seed_average(table, keys: list[str], metric: str = "metrics.overlap"):
+    """Mean, standard error and count of ``metric`` (and the mean of its square) per ``keys``.
+
+    Only ``status == "ok"`` rows count. Returns a DataFrame with columns ``keys + [mean, sem,
+    n, mean_sq]``, sorted by ``keys``.
+    """
+    ok = table[table["status"] == "ok"].copy()
+    ok["_sq"] = ok[metric].astype(float) ** 2
+    grouped = ok.groupby(keys)
+    out = grouped[metric].agg(["mean", "std", "count"]).rename(columns={"count": "n"})
+    out["sem"] = out["std"].fillna(0.0) / np.sqrt(out["n"])
+    out["mean_sq"] = grouped["_sq"].mean()
+    return out.drop(columns="std").reset_index().sort_values(keys)
+
+
+def bootstrap(samples: list[np.ndarray], estimator, n_boot: int = 200, seed: int = 0) -> float:
+    """Spread of ``estimator(means)`` over resamplings of the seeds (a robust standard error).
+
+    ``samples[i]`` holds the per-seed values at the i-th grid point; each resample draws, at
+    every grid point independently, as many values with replacement and passes the array of
+    their means to ``estimator``. Returns half the 16-84 percentile range of the finite
+    estimates (the standard deviation for a normal spread, but not blown up by the rare
+    resample where a fit degenerates); NaN if fewer than two are finite.
+    """
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        means = [rng.choice(s, size=len(s)).mean() if len(s) else math.nan for s in samples]
+        values.append(estimator(np.asarray(means)))
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return math.nan
+    lo, hi = np.percentile(values, [15.87, 84.13])
+    return float((hi - lo) / 2)
+
+
+# ----------------------------------------------------------------------------- N = infinity
+
+
+def theory_crossing(p, p_star, a, level: float = CROSSING_LEVEL) -> float:
+    """N = infinity value of the crossing estimator: alpha where the theory's m reaches level."""
+    from scipy.optimize import brentq
+
+    from bbp_torch import theory
+
+    a_bbp = theory.alpha_bbp(p, p_star, a)
+    start = a_bbp * (1 + 1e-7)
+    if theory.overlap(p, p_star, a, start) >= level:
+        return a_bbp  # the overlap jumps above the level at alpha_BBP
+    hi = 2 * a_bbp
+    while theory.overlap(p, p_star, a, hi) < level:
+        hi *= 2
+        if hi > 1e3 * a_bbp:
+            return math.nan
+    return float(brentq(lambda x: theory.overlap(p, p_star, a, x) - level, start, hi,
+                        xtol=1e-6))
+
+
+def theory_alpha0(p, p_star, a, window=ALPHA0_WINDOW, points: int = 40) -> float:
+    """N = infinity value of the alpha_0 heuristic: :func:`fit_alpha0` on the theory's m^2.
+
+    At a continuous transition m^2 is nearly linear above alpha_BBP, so this is close to
+    alpha_BBP; at a discontinuous one the fitted line crosses zero below alpha_BBP.
+    """
+    from bbp_torch import theory
+
+    a_bbp = theory.alpha_bbp(p, p_star, a)
+    top = theory_crossing(p, p_star, a, math.sqrt(window[1]))
+    if not math.isfinite(top):
+        return math.nan
+    alphas = np.linspace(a_bbp * (1 + 1e-7), top, points)
+    m2 = np.array([theory.overlap(p, p_star, a, x) ** 2 for x in alphas])
+    return fit_alpha0(alphas, m2, window)[0]

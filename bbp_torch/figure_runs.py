@@ -1,0 +1,303 @@
+"""Running the figure presets (``conf/experiment/``) and the other work behind the figures.
+
+A preset's grid is read from its ``hydra.sweeper.params`` (command-line style overrides take
+precedence, as in a Hydra multirun). Two runners produce the same records:
+
+* ``cli``: ``python -m bbp_torch -m +experiment=<name>`` in a subprocess (the ``bbp`` command):
+  the very same sweep, with its resume, error records and progress lines, one BLAS thread per
+  job. Records go to ``<sweep dir>/<override_dirname>/record.json``.
+* ``inprocess``: :func:`bbp_torch.study.run_study` on every grid point in a process pool. Much
+  faster for many small runs (a Hydra job costs about half a second of composition on top of
+  the run itself). Records go to ``<runs dir>/<name>/<key=value,...>/record.json``; finished
+  records of the same config are skipped, failed runs leave an error record.
+
+Either way the figure scripts read the records back with :func:`bbp_torch.results.load_table`.
+The worker functions (spectra, theory) live here so that a spawned pool can import them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+# Seconds of one run on one core: a fixed cost plus the dense eigensolve, ~ (pN)^3.
+RUN_OVERHEAD_S = {"cli": 0.6, "inprocess": 0.05}
+EIGH_S_PER_DIM3 = 1.5e-10
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Config keys that identify a run in a figure table.
+RUN_KEYS = ("problem.N", "problem.p", "problem.p_star", "problem.a", "problem.alpha", "seed",
+            "hessian.kind")
+
+
+# ----------------------------------------------------------------------------- preset grids
+
+
+def preset_grid(name: str, overrides: dict[str, str] | None = None) -> tuple[dict, dict]:
+    """``(base, swept)`` of preset ``name``: the composed config (no ``hydra`` key) and the
+    swept keys with their values, ``overrides`` (key -> override string) taking precedence.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from bbp_torch.cli import CONFIG_DIR
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            cfg = compose(config_name="config", overrides=[f"+experiment={name}"],
+                          return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    params = dict(OmegaConf.select(cfg, "hydra.sweeper.params") or {})
+    params.update(overrides or {})
+    lines = [f"{key}={value}" for key, value in params.items()]
+    base = OmegaConf.to_container(cfg, resolve=False)
+    base.pop("hydra")
+    swept: dict[str, list] = {}
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            swept[key] = list(override.sweep_iterator())
+        else:
+            _set(base, key, override.value())
+    return base, swept
+
+
+def _set(cfg: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        cfg = cfg.setdefault(part, {})
+    cfg[leaf] = value
+
+
+def _get(cfg: dict, dotted: str):
+    for part in dotted.split("."):
+        cfg = cfg[part]
+    return cfg
+
+
+def grid_points(base: dict, swept: dict) -> list[tuple[str, dict]]:
+    """Every ``(folder name, config)`` of the grid; the folder name is ``k=v,...`` (sorted)."""
+    import copy
+
+    keys = sorted(swept)
+    points = []
+    for values in itertools.product(*(swept[k] for k in keys)):
+        cfg = copy.deepcopy(base)
+        for key, value in zip(keys, values, strict=True):
+            _set(cfg, key, value)
+        points.append((",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)), cfg))
+    return points
+
+
+def run_seconds(cfg: dict, runner: str) -> float:
+    """Rough single-core seconds of one run (calibrated on a 2-core x86 machine)."""
+    dim = _get(cfg, "problem.p") * _get(cfg, "problem.N")
+    return RUN_OVERHEAD_S[runner] + EIGH_S_PER_DIM3 * dim**3
+
+
+def filter_to_grid(table, base: dict, swept: dict):
+    """The ``ok`` rows of ``table`` that belong to the grid (a sweep folder may hold others)."""
+    if not len(table):
+        return table
+
+    def key_of(values):
+        return tuple(round(float(v), 9) if isinstance(v, (int, float)) else v for v in values)
+
+    wanted = {key_of(_get(cfg, k) for k in RUN_KEYS) for _, cfg in grid_points(base, swept)}
+    columns = [f"config.{k}" for k in RUN_KEYS]
+    ok = table[table["status"] == "ok"]
+    if ok.empty or any(c not in ok.columns for c in columns):
+        return ok.iloc[0:0]
+    inside = [key_of(row) in wanted for row in ok[columns].itertuples(index=False)]
+    return ok[inside]
+
+
+# ----------------------------------------------------------------------------- executors
+
+
+class InlineExecutor:
+    """The ``map``/context interface of an executor, running everything in this process with
+    one torch thread (restored on exit), like one job of the pool."""
+
+    def map(self, func, items, chunksize: int = 1):
+        return map(func, items)
+
+    def __enter__(self):
+        import torch
+
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self._threads)
+        return False
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def make_executor(jobs: int):
+    """A pool of ``jobs`` spawned processes with one thread each (inline when jobs=1).
+
+    Parallel jobs with several threads each oversubscribe the cores and slow the eigensolvers
+    down by an order of magnitude (docs: PERFORMANCE.md, "Threads").
+    """
+    if jobs <= 1:
+        return InlineExecutor()
+    import multiprocessing
+
+    for var in THREAD_VARS:  # read by OpenBLAS/MKL when a spawned worker loads them
+        os.environ[var] = "1"
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
+
+
+# ----------------------------------------------------------------------------- runners
+
+
+def run_point(args: tuple[dict, str]) -> str:
+    """Run one grid point into ``run_dir`` unless it holds a finished record of it.
+
+    Returns ``"skipped"``, ``"ok"`` or ``"error"`` (an error record is written).
+    """
+    cfg, run_dir = args
+    from omegaconf import OmegaConf
+
+    from bbp_torch.cli import error_record, finished_record
+    from bbp_torch.config import ConfigError, validate
+    from bbp_torch.results import write_record
+    from bbp_torch.study import run_study
+
+    run_dir = Path(run_dir)
+    try:
+        c = validate(cfg)
+        if not c.force and finished_record(run_dir, asdict(c)) is not None:
+            return "skipped"
+        start = time.perf_counter()
+        record = run_study(c).record
+    except Exception as err:
+        kind = "config" if isinstance(err, ConfigError) else "exception"
+        write_record(run_dir, error_record(OmegaConf.create(cfg), err, kind))
+        return "error"
+    record["run_dir"] = str(run_dir)
+    record["timings"]["total"] = time.perf_counter() - start
+    write_record(run_dir, record)
+    return "ok"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path) -> Path:
+    """Run the grid of preset ``name`` in ``executor``; returns its folder of records."""
+    folder = Path(runs_root) / name
+    points = grid_points(base, swept)
+    # Longest runs first, so that the pool is not left waiting for one big run at the end.
+    points.sort(key=lambda item: -run_seconds(item[1], "inprocess"))
+    tasks = [(cfg, str(folder / dirname)) for dirname, cfg in points]
+    start = time.time()
+    counts = {"ok": 0, "skipped": 0, "error": 0}
+    step = max(1, len(tasks) // 5)
+    for i, status in enumerate(executor.map(run_point, tasks, chunksize=1), start=1):
+        counts[status] += 1
+        if i % step == 0 or i == len(tasks):
+            elapsed = time.time() - start
+            fresh = i - counts["skipped"]
+            eta = (len(tasks) - i) * elapsed / fresh if fresh else 0.0
+            print(f"[{name}] {i}/{len(tasks)} runs ({counts['skipped']} skipped, "
+                  f"{counts['error']} failed), elapsed {_duration(elapsed)}, "
+                  f"ETA {_duration(eta)}", flush=True)
+    return folder
+
+
+def sweep_command(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int) -> list[str]:
+    """The ``bbp -m +experiment=<name>`` command line of the cli runner."""
+    return [sys.executable, "-m", "bbp_torch", "-m", f"+experiment={name}",
+            f"hydra.sweep.dir={sweep_dir}", f"hydra.launcher.n_jobs={jobs}",
+            *(f"{key}={value}" for key, value in (overrides or {}).items())]
+
+
+def run_cli(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int) -> Path:
+    """Run the preset as a Hydra multirun in a subprocess (one BLAS thread per job)."""
+    env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
+    cmd = sweep_command(name, overrides, sweep_dir, jobs)
+    print("+ " + " ".join(cmd[1:]), flush=True)
+    proc = subprocess.run(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode != 0:
+        print(f"warning: the sweep {name} exited with status {proc.returncode}; plotting the "
+              "records that exist.", file=sys.stderr)
+    return Path(sweep_dir)
+
+
+# ----------------------------------------------------------------------------- worker tasks
+
+
+def spectrum_task(args: tuple) -> np.ndarray:
+    """All eigenvalues of the dense Euclidean Hessian of one draw ``(N, p, p*, a, alpha, seed)``."""
+    import torch
+
+    from bbp_torch.hessian import dense_hessian
+    from bbp_torch.model import make_problem
+
+    N, p, p_star, a, alpha, seed = args
+    problem = make_problem(N, p, p_star, alpha, a, seed=seed, device="auto")
+    return torch.linalg.eigvalsh(dense_hessian(problem)).double().cpu().numpy()
+
+
+def density_task(args: tuple) -> np.ndarray:
+    """Theory bulk density of H at ``lambdas`` for ``(p, p*, a, alpha, lambdas)``."""
+    from bbp_torch import theory
+
+    p, p_star, a, alpha, lambdas = args
+    return theory.density(p, p_star, a, alpha, lambdas)
+
+
+def threshold_task(args: tuple) -> tuple[float, str]:
+    """``(alpha_BBP, transition type)`` for ``(p, p*, a)``; ``(nan, "error")`` if it fails."""
+    from bbp_torch import theory
+
+    p, p_star, a = args
+    try:
+        return theory.alpha_bbp(p, p_star, a), theory.transition_type(p, p_star, a)
+    except Exception:  # a theory failure at one grid point must not lose the figure
+        return math.nan, "error"
+
+
+def estimator_limits_task(args: tuple) -> tuple[float, float]:
+    """N = infinity values ``(crossing, alpha_0)`` of the estimators for ``(p, p*, a, level,
+    window)``; NaNs if the theory fails."""
+    from bbp_torch.estimators import theory_alpha0, theory_crossing
+
+    p, p_star, a, level, window = args
+    try:
+        return theory_crossing(p, p_star, a, level), theory_alpha0(p, p_star, a, window)
+    except Exception:
+        return math.nan, math.nan
+
+
+def overlap_curve_task(args: tuple) -> np.ndarray:
+    """Theory overlap m(alpha) on ``alphas`` for ``(p, p*, a, alphas)``."""
+    from bbp_torch import theory
+
+    p, p_star, a, alphas = args
+    return np.array([theory.overlap(p, p_star, a, x) for x in alphas])
