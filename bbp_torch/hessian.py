@@ -30,6 +30,11 @@ import torch
 from bbp_torch.model import Problem, loss_from_output, student_output
 
 KINDS = ("euclidean", "spherical")
+# Chunk sizes of the matrix-free product: on the CPU a chunk of X small enough to stay in the
+# last-level cache between the two products; a cast buffer (X stored in another dtype) bounded
+# on every device.
+_CPU_CHUNK_BYTES = 8 * 2**20
+_CAST_CHUNK_BYTES = 256 * 2**20
 
 
 def _check_kind(kind: str) -> None:
@@ -80,7 +85,8 @@ def dense_hessian(
 ) -> torch.Tensor:
     """The closed-form ``(pN, pN)`` Hessian, built block by block with matrix products.
 
-    Only the ``p(p+1)/2`` blocks with ``k <= l`` are computed; the rest are their transposes.
+    Every block ``X^T diag(c_kl) X / N`` is itself symmetric and ``H_lk = H_kl``: only the
+    ``p(p+1)/2`` blocks with ``k <= l`` are computed, each by a symmetric rank-k update.
     """
     _check_kind(kind)
     s = SampleWeights(problem, W)
@@ -92,13 +98,10 @@ def dense_hessian(
             c = s.rank_one * s.h[:, k] * s.h[:, m]
             if k == m:
                 c = c + s.beta
-            if k == m:
-                block = _weighted_gram(X, c) / N
-            else:
-                block = (X * c[:, None]).T @ X / N
+            block = _weighted_gram(X, c / N)  # X^T diag(c) X is symmetric for every (k, m)
             H[k * N:(k + 1) * N, m * N:(m + 1) * N] = block
             if m != k:
-                H[m * N:(m + 1) * N, k * N:(k + 1) * N] = block.T
+                H[m * N:(m + 1) * N, k * N:(k + 1) * N] = block
     if kind == "spherical":
         H = _spherical_from_dense(H, problem, s.W)
     return H
@@ -194,20 +197,37 @@ class HessianOperator:
         return (self.p * self.N, self.p * self.N)
 
     def _euclidean(self, V: torch.Tensor) -> torch.Tensor:
-        """``H V`` for a block ``V`` of shape (b, p, N); returns (b, p, N)."""
+        """``H V`` for a block ``V`` of shape (b, p, N); returns (b, p, N).
+
+        Both passes over a chunk of ``X`` happen while it is hot: on the CPU chunks are capped at
+        about ``_CPU_CHUNK_BYTES`` (so the second product reads the chunk from cache), and when
+        ``X`` is stored in another dtype each chunk is cast into one reused buffer (at most
+        ``_CAST_CHUNK_BYTES``), never into a copy of the whole of ``X``. ``chunk_size`` stays an
+        upper bound on the rows per chunk.
+        """
         b, p, N = V.shape
         s = self.weights
+        X = self.problem.X
+        M = X.shape[0]
+        cast = X.dtype != self.dtype
+        itemsize = torch.finfo(self.dtype).bits // 8
+        rows = self.chunk_size
+        if self.device.type == "cpu":
+            rows = min(rows, max(1, _CPU_CHUNK_BYTES // (N * itemsize)))
+        if cast:
+            rows = min(rows, max(1, _CAST_CHUNK_BYTES // (N * itemsize)))
+            buffer = torch.empty(min(rows, M), N, dtype=self.dtype, device=self.device)
         V_units = V.reshape(b * p, N).T  # (N, b p)
         out = torch.zeros(b * p, N, dtype=self.dtype, device=self.device)
-        for start in range(0, self.problem.M, self.chunk_size):
-            stop = min(self.problem.M, start + self.chunk_size)
-            Xc = self.problem.X[start:stop].to(self.dtype)
+        for start in range(0, M, rows):
+            stop = min(M, start + rows)
+            Xc = buffer[:stop - start].copy_(X[start:stop]) if cast else X[start:stop]
             U = (Xc @ V_units).reshape(-1, b, p)  # sqrt(N) U, (m, b, p)
             h = s.h[start:stop]
             hU = (U * h[:, None, :]).sum(dim=2, keepdim=True)  # (m, b, 1)
             T = s.beta[start:stop, None, None] * U + (s.rank_one[start:stop, None, None]
                                                       * h[:, None, :] * hU)
-            out += T.reshape(-1, b * p).T @ Xc
+            out.addmm_(T.reshape(-1, b * p).T, Xc)
         return out.reshape(b, p, N) / N
 
     def matvec(self, V: torch.Tensor) -> torch.Tensor:

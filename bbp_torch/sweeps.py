@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bbp_torch.results import find_records, load_table, read_record
+from bbp_torch.results import find_records, load_table
 
 SWEEP_FILE = "multirun.yaml"
 
@@ -47,28 +47,6 @@ def expected_runs(sweep_dir: str | Path) -> int | None:
         return None
 
 
-def sweep_status(sweep_dir: str | Path) -> dict:
-    """Counts of a sweep: ``expected``, ``done`` (ok records), ``failed``, ``elapsed_s``."""
-    sweep_dir = Path(sweep_dir)
-    done = failed = 0
-    for path in find_records([sweep_dir]):
-        try:
-            status = read_record(path).get("status", "ok")
-        except (OSError, ValueError):
-            status = "unreadable"
-        if status == "ok":
-            done += 1
-        else:
-            failed += 1
-    start = (sweep_dir / SWEEP_FILE).stat().st_mtime if (sweep_dir / SWEEP_FILE).exists() else None
-    return {
-        "expected": expected_runs(sweep_dir),
-        "done": done,
-        "failed": failed,
-        "elapsed_s": None if start is None else max(0.0, time.time() - start),
-    }
-
-
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)
@@ -76,24 +54,28 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
-def progress_line(sweep_dir: str | Path, skipped: int = 0) -> str:
-    """``[sweep] 5/24 runs finished (1 failed), elapsed 1m20s, ETA 5m04s``.
+def progress_line(sweep_dir: str | Path) -> str:
+    """``[sweep] 5/24 runs finished, elapsed 1m20s, ETA 5m04s``.
 
-    The ETA extrapolates the sweep's own pace (finished runs per second since it started);
-    ``skipped`` is how many of the finished runs were resumed from an earlier attempt.
+    Runs are counted by their record files (ok or error) without reading them, so the line stays
+    cheap in sweeps of thousands of runs; ``bbp-collect`` tells ok from failed. The ETA
+    extrapolates the pace since the sweep (or its latest resumption) started.
     """
-    st = sweep_status(sweep_dir)
-    finished = st["done"] + st["failed"]
-    total = st["expected"]
+    sweep_dir = Path(sweep_dir)
+    records = find_records([sweep_dir])
+    finished = len(records)
+    total = expected_runs(sweep_dir)
     text = f"[sweep] {finished}/{total if total else '?'} runs finished"
-    if st["failed"]:
-        text += f" ({st['failed']} failed)"
-    if st["elapsed_s"] is not None:
-        text += f", elapsed {_duration(st['elapsed_s'])}"
-        fresh = finished - skipped
-        if total and fresh > 0 and finished < total:
-            rate = fresh / max(st["elapsed_s"], 1e-9)
-            text += f", ETA {_duration((total - finished) / rate)}"
+    marker = sweep_dir / SWEEP_FILE
+    if marker.exists():
+        # Hydra rewrites multirun.yaml when a sweep is (re)started: the pace counts only the
+        # records written since then, not those of an earlier attempt.
+        started = marker.stat().st_mtime
+        elapsed = max(0.0, time.time() - started)
+        text += f", elapsed {_duration(elapsed)}"
+        fresh = sum(1 for r in records if r.stat().st_mtime >= started)
+        if total and fresh and finished < total:
+            text += f", ETA {_duration((total - finished) * elapsed / fresh)}"
     return text
 
 

@@ -39,9 +39,9 @@ def matmul_rate(n: int = 4000, dtype=torch.float64) -> float:
 
 
 def closed_form_flops(p: int, N: int, M: int) -> float:
-    """Flops the closed form executes: ``p`` diagonal blocks by symmetric rank-k updates
-    (``M N^2`` each) and ``p(p-1)/2`` off-diagonal blocks by general products (``2 M N^2``)."""
-    return p * M * N * N + p * (p - 1) / 2 * 2 * M * N * N
+    """Flops the closed form executes: ``p(p+1)/2`` blocks, each a symmetric rank-k update of
+    ``M N^2`` flops (half of a general ``N x M`` by ``M x N`` product)."""
+    return p * (p + 1) / 2 * M * N * N
 
 
 def bench_hessian(N: int = 1000, p: int = 2, alpha: float = 4.0, autograd: bool = True) -> dict:
