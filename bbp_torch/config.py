@@ -44,6 +44,10 @@ class SolverConfig:
     max_memory_gb: float | None = None  # None = 80% of the device's memory
     auto_max_dim: int = 6000  # solver=auto: dense up to this p*N, iterative above
     chunk_size: int | None = None  # samples per chunk in the matrix-free product
+    block_size: int | None = None  # iterative: vectors per block; None = 4 on CPU, 16 on GPU
+    basis_size: int | None = None  # iterative: basis before a restart; None = max(3k, k + 320)
+    slq_probes: int = 0  # iterative: SLQ density probes (0 = no density without a full spectrum)
+    slq_steps: int = 60  # iterative: Lanczos steps per SLQ probe
 
 
 @dataclass
@@ -127,6 +131,25 @@ def dense_memory_gb(N: int, p: int, M: int, dtype: str, full_spectrum: bool) -> 
     return (copies * n * n + M * N) * BYTES[dtype] / 1e9
 
 
+def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str | None, k: int,
+                        block_size: int | None = None, basis_size: int | None = None,
+                        slq_probes: int = 0, slq_steps: int = 0) -> float:
+    """Peak memory of the matrix-free path: ``X``, the Lanczos basis and work blocks.
+
+    ``X`` is ``M N`` numbers in ``data_dtype``; the block Lanczos basis ``basis + block``
+    vectors of size ``pN``, plus about ``6 block + 2 k`` work and result vectors; a reorthogonalised
+    SLQ run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X`` (at most 256 MiB)
+    when ``data_dtype`` differs from ``dtype``.
+    """
+    n = p * N
+    block = block_size or 16  # the GPU default, the larger one
+    basis = basis_size or max(3 * k, k + 2 * block, k + 320)
+    vectors = basis + 7 * block + 2 * k + slq_steps * slq_probes
+    storage = data_dtype or dtype
+    cast = 256 * 2**20 if storage != dtype else 0
+    return (M * N * BYTES[storage] + vectors * n * BYTES[dtype] + cast) / 1e9
+
+
 def validate(cfg: DictConfig | dict | Config, device_memory_gb: float | None = None) -> Config:
     """Check every field that can be checked cheaply; return the typed config."""
     c = to_config(cfg)
@@ -183,9 +206,50 @@ def validate(cfg: DictConfig | dict | Config, device_memory_gb: float | None = N
               "Set logging.histogram_bins=60.")
     if c.threads is not None and c.threads < 1:
         _fail("threads", c.threads, "must be positive", "Set threads=1, or leave it unset.")
+    if s.block_size is not None and s.block_size < 1:
+        _fail("solver.block_size", s.block_size, "must be positive",
+              "Leave solver.block_size unset (4 on CPU, 16 on GPU) or set e.g. 4.")
+    block = s.block_size or 4
+    if s.basis_size is not None and s.basis_size < s.k + 2 * block:
+        _fail("solver.basis_size", s.basis_size,
+              f"the basis must hold k + 2 * block_size = {s.k + 2 * block} vectors",
+              "Leave solver.basis_size unset or raise it.")
+    if s.slq_probes < 0 or s.slq_steps < 0:
+        _fail("solver.slq_probes" if s.slq_probes < 0 else "solver.slq_steps",
+              s.slq_probes if s.slq_probes < 0 else s.slq_steps, "must be >= 0",
+              "Set solver.slq_probes=0 to skip the SLQ density.")
+    if s.slq_probes > 0 and s.slq_steps < 2:
+        _fail("solver.slq_steps", s.slq_steps, "an SLQ density needs at least 2 Lanczos steps",
+              "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")
     if s.name == "dense" or (s.name == "auto" and dim <= s.auto_max_dim):
         check_dense_memory(c, device_memory_gb)
+    else:
+        check_iterative_memory(c, device_memory_gb)
     return c
+
+
+def check_iterative_memory(c: Config, device_memory_gb: float | None = None) -> float:
+    """Refuse a matrix-free run whose data and vectors will not fit; returns the estimate in GB."""
+    pr, s = c.problem, c.solver
+    M = max(1, round(pr.alpha * pr.N))
+    need = iterative_memory_gb(pr.N, pr.p, M, c.dtype, c.data_dtype, s.k, s.block_size,
+                               s.basis_size, s.slq_probes, s.slq_steps)
+    limit = s.max_memory_gb
+    if limit is None:
+        total = device_memory_gb if device_memory_gb is not None else physical_memory_gb()
+        limit = 0.8 * total
+    if need > limit:
+        storage = c.data_dtype or c.dtype
+        hint = ("set data_dtype=float32 to halve the memory of X (products still accumulate in "
+                f"{c.dtype}), " if storage == "float64" else "")
+        raise ConfigError(
+            f"Invalid problem.N={pr.N} for solver.name={s.name!r}: the matrix-free solver needs "
+            f"about {need:.1f} GB (X of {M}x{pr.N} in {storage}, and the Lanczos basis of "
+            f"p*N={pr.p * pr.N} vectors), more than the {limit:.1f} GB allowed. Lower problem.N "
+            f"or problem.alpha, {hint}lower solver.basis_size or solver.slq_probes, or raise "
+            "solver.max_memory_gb if you know the memory is there."
+        )
+    return need
 
 
 def check_dense_memory(c: Config, device_memory_gb: float | None = None) -> float:

@@ -217,17 +217,18 @@ class HessianOperator:
         if cast:
             rows = min(rows, max(1, _CAST_CHUNK_BYTES // (N * itemsize)))
             buffer = torch.empty(min(rows, M), N, dtype=self.dtype, device=self.device)
-        V_units = V.reshape(b * p, N).T  # (N, b p)
+        V_rows = V.reshape(b * p, N)  # one row per (vector, unit)
+        h_t = s.h.T.contiguous()  # (p, M)
         out = torch.zeros(b * p, N, dtype=self.dtype, device=self.device)
+        # Transposed layout (b, p, m): MKL runs ``V X^T`` ~1.4x faster than ``X V^T``.
         for start in range(0, M, rows):
             stop = min(M, start + rows)
             Xc = buffer[:stop - start].copy_(X[start:stop]) if cast else X[start:stop]
-            U = (Xc @ V_units).reshape(-1, b, p)  # sqrt(N) U, (m, b, p)
-            h = s.h[start:stop]
-            hU = (U * h[:, None, :]).sum(dim=2, keepdim=True)  # (m, b, 1)
-            T = s.beta[start:stop, None, None] * U + (s.rank_one[start:stop, None, None]
-                                                      * h[:, None, :] * hU)
-            out.addmm_(T.reshape(-1, b * p).T, Xc)
+            U = (V_rows @ Xc.T).reshape(b, p, -1)  # sqrt(N) U^T, (b, p, m)
+            h = h_t[:, start:stop]  # (p, m)
+            hU = (U * h).sum(dim=1, keepdim=True)  # (b, 1, m)
+            T = s.beta[start:stop] * U + s.rank_one[start:stop] * h * hU
+            out.addmm_(T.reshape(b * p, -1), Xc)
         return out.reshape(b, p, N) / N
 
     def matvec(self, V: torch.Tensor) -> torch.Tensor:

@@ -87,12 +87,31 @@ def bottom_eigenpairs(
     full_spectrum: bool = True,
     **options,
 ) -> Eigenpairs:
-    """The ``k`` smallest eigenpairs of ``op`` with the named solver (``dense`` for now)."""
+    """The ``k`` smallest eigenpairs of ``op`` with the named solver.
+
+    ``dense`` builds ``H``; ``iterative`` is the matrix-free block Lanczos of
+    :mod:`bbp_torch.iterative` (options ``tol``, ``max_iter``, ``seed``, ``block_size``,
+    ``basis_size``, ``progress``); ``auto`` is dense when ``p*N <= auto_max_dim`` (default 6000)
+    and iterative above, and says which it picked (``Eigenpairs.solver``, and a printed line).
+    """
     if solver not in SOLVERS:
         raise ValueError(f"Unknown solver.name {solver!r}: use one of {', '.join(SOLVERS)}.")
     if k < 1 or k > op.shape[0]:
         raise ValueError(f"solver.k={k} must be between 1 and the Hessian size {op.shape[0]}.")
+    picked_by_auto = solver == "auto"
+    if picked_by_auto:
+        limit = options.get("auto_max_dim", 6000)
+        solver = "dense" if op.shape[0] <= limit else "iterative"
+        relation = "<=" if solver == "dense" else ">"
+        print(f"bbp: solver.name=auto picked {solver} (p*N={op.shape[0]} {relation} "
+              f"solver.auto_max_dim={limit}).")
     if solver == "dense":
-        return dense_bottom(op, k, full_spectrum=full_spectrum)
-    raise NotImplementedError(
-        f"solver.name={solver!r} is not available yet; use solver.name=dense.")
+        pairs = dense_bottom(op, k, full_spectrum=full_spectrum)
+    else:
+        from bbp_torch.iterative import iterative_bottom
+
+        keys = ("tol", "max_iter", "seed", "block_size", "basis_size", "progress")
+        pairs = iterative_bottom(op, k, **{key: options[key] for key in keys
+                                           if options.get(key) is not None})
+    pairs.info["picked_by_auto"] = picked_by_auto
+    return pairs

@@ -66,7 +66,8 @@ def run_study(cfg) -> StudyResult:
         pairs = bottom_eigenpairs(op, c.solver.k, solver=c.solver.name,
                                   full_spectrum=c.solver.full_spectrum, tol=c.solver.tol,
                                   max_iter=c.solver.max_iter, auto_max_dim=c.solver.auto_max_dim,
-                                  progress=c.logging.progress)
+                                  progress=c.logging.progress, seed=c.seed,
+                                  block_size=c.solver.block_size, basis_size=c.solver.basis_size)
     timings.update({f"solve_{k}": v for k, v in pairs.info.get("timings", {}).items()})
     with _timer(timings, "observables", device):
         metrics = measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
@@ -74,6 +75,12 @@ def run_study(cfg) -> StudyResult:
         metrics["solver_used"] = pairs.solver
         metrics["iterations"] = pairs.iterations
         metrics["M"] = problem.M
+    if pairs.all_values is None and c.solver.slq_probes > 0:
+        from bbp_torch.density import run_density
+
+        with _timer(timings, "density", device):  # no full spectrum: the SLQ density instead
+            metrics["density"] = run_density(op, c.solver.slq_probes, c.solver.slq_steps,
+                                             seed=c.seed, bins=c.logging.histogram_bins)
     if c.theory:
         with _timer(timings, "theory", device):
             try:

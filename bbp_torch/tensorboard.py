@@ -84,6 +84,11 @@ def log_run(run_dir: str | Path, record: dict, spectrum: np.ndarray | None = Non
             writer.add_scalar("spectrum/bottom_eigenvalues", lam, i)
         for i, m in enumerate(record["metrics"].get("bottom_overlaps", [])):
             writer.add_scalar("spectrum/bottom_overlaps", m, i)
+        density = record["metrics"].get("density")
+        if spectrum is None and density:  # matrix-free run: the SLQ density instead
+            from bbp_torch.density import log_density
+
+            log_density(writer, density["edges"], density["density"], n=density["n"])
         if spectrum is not None and len(spectrum):
             writer.add_histogram("spectrum/eigenvalues", np.asarray(spectrum), 0, bins=bins)
             if figure:

@@ -1,0 +1,346 @@
+"""Large-N benchmarks (issue 5), reported as ratios measured side by side in one run.
+
+    python scripts/bench_large.py                # (1) iterative vs dense at pN = 8000,
+                                                 # (3) scaling in N, (4) vs hessian-eigenthings
+    python scripts/bench_large.py --big          # also (2): N=16000, p=4, p*=1, alpha=4, k=8,
+                                                 # float32 storage of X (minutes)
+    python scripts/bench_large.py --quick        # small sizes, a smoke test of the script
+    python scripts/bench_large.py --device cuda  # the same on a GPU
+
+(2) runs in a subprocess so that its peak memory (``ru_maxrss``) is its own. Nothing here is
+asserted: the numbers are printed next to the issue's targets. ``main(argv)`` returns a dict of
+all results (``scripts/bench.py --large`` calls it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bbp_torch.hessian import HessianOperator  # noqa: E402
+from bbp_torch.model import make_problem  # noqa: E402
+from bbp_torch.spectrum import bottom_eigenpairs  # noqa: E402
+
+
+def _sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device="cpu"):
+    """``(result, seconds)`` of one call."""
+    _sync(device)
+    start = time.perf_counter()
+    out = fn()
+    _sync(device)
+    return out, time.perf_counter() - start
+
+
+def subspace_overlap(A: torch.Tensor, B: torch.Tensor) -> float:
+    """``||A^T B||_F^2 / k``: 1 when the spans of the orthonormal columns coincide."""
+    return float((A.T @ B.to(A.device)).pow(2).sum() / A.shape[1])
+
+
+def compare_dense(N: int, p: int, alpha: float, k: int, tol: float, device: str,
+                  eigh_full: bool = False) -> dict:
+    """(1) Iterative vs dense (closed-form H + bottom-k eigh) on one problem.
+
+    The dense baseline is the project's dense path (on the CPU a LAPACK subset solve for the
+    bottom ``k`` pairs, its fastest dense option); with ``eigh_full`` also a full
+    ``torch.linalg.eigh`` of the same ``H`` (build time included).
+    """
+    problem = make_problem(N, p, 1, alpha, 0.7, seed=0, device=device)
+    op = HessianOperator(problem)
+    dense, t_dense = timed(lambda: bottom_eigenpairs(op, k, solver="dense",
+                                                     full_spectrum=False), device)
+    it, t_it = timed(lambda: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
+                                               max_iter=5000), device)
+    scale = float(dense.values.abs().max())
+    extra = {}
+    if eigh_full:
+        H, t_build = timed(op.dense, device)
+        _, t_eigh = timed(lambda: torch.linalg.eigh(H), device)
+        del H
+        extra = {"eigh_full_s": t_build + t_eigh, "speedup_vs_eigh_full": (t_build + t_eigh) / t_it}
+    return extra | {
+        "N": N, "p": p, "pN": p * N, "k": k, "tol": tol,
+        "dense_s": t_dense, "iterative_s": t_it, "speedup": t_dense / t_it,
+        "max_rel_eigenvalue_error": float((it.values - dense.values).abs().max()) / scale,
+        "subspace_overlap": subspace_overlap(dense.vectors, it.vectors),
+        "min_vector_overlap": float((dense.vectors.T @ it.vectors).diagonal().abs().min()),
+        "iterations": it.iterations, "n_products": it.info["n_products"],
+        "max_relative_residual": max(it.info["relative_residuals"]),
+    }
+
+
+def scaling(Ns, p: int, alpha: float, k: int, tol: float, device: str) -> dict:
+    """(3) Iterative solve time vs N at fixed alpha, with fitted exponents."""
+    rows = []
+    for N in Ns:
+        problem = make_problem(N, p, 1, alpha, 0.7, seed=0, device=device)
+        op = HessianOperator(problem)
+        it, t = timed(lambda op=op: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
+                                                      max_iter=5000), device)
+        V = torch.randn(op.shape[0], it.info["block_size"], dtype=op.dtype, device=op.device)
+        _, t_block = timed(lambda op=op, V=V: op.matvec(V), device)
+        rows.append({"N": N, "seconds": t, "iterations": it.iterations,
+                     "n_products": it.info["n_products"],
+                     "seconds_per_block_product": t_block,
+                     "converged": it.info["converged"]})
+    logN = np.log([r["N"] for r in rows])
+
+    def slope(key):
+        return float(np.polyfit(logN, np.log([r[key] for r in rows]), 1)[0])
+
+    return {"p": p, "alpha": alpha, "k": k, "tol": tol, "rows": rows,
+            "exponent_time": slope("seconds"), "exponent_iterations": slope("iterations"),
+            "exponent_block_product": slope("seconds_per_block_product")}
+
+
+def versus_eigenthings(N: int, p: int, alpha: float, k: int, tol: float, device: str) -> dict:
+    """(4) Our block Lanczos vs hessian-eigenthings' Lanczos (which='SA') on the same problem.
+
+    Two flavours of the peer: its Lanczos on our closed-form product (the algorithms compared)
+    and on its own autograd Hessian operator (the tool as a user would run it). Its Lanczos does
+    not restart: the Krylov dimension is doubled until all ``k`` residuals meet ``tol * scale``.
+    """
+    try:
+        import hessian_eigenthings as he
+    except ImportError as err:
+        return {"available": False,
+                "reason": f"hessian-eigenthings is not importable ({err}); "
+                          "`pip install hessian-eigenthings` to run this section"}
+    from bbp_torch.model import Student, loss_from_output
+
+    problem = make_problem(N, p, 1, alpha, 0.7, seed=0, device=device)
+    op = HessianOperator(problem)
+    ours, t_ours = timed(lambda: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
+                                                   max_iter=5000), device)
+    scale = ours.info["scale"]
+    n = op.shape[0]
+    closed = he.LambdaOperator(lambda v: op.matvec(v), n, device=device, dtype=op.dtype)
+    model = Student(problem.W)
+    auto = he.HessianOperator(
+        model, [(problem.X, problem.y)],
+        lambda m, batch: loss_from_output(m(batch[0]), batch[1], problem.a))
+    out = {"available": True, "version": he.__version__, "N": N, "p": p, "k": k, "tol": tol,
+           "ours_s": t_ours, "ours_products": ours.info["n_products"]}
+    for name, peer in (("closed_form_product", closed), ("autograd_product", auto)):
+        m = 2 * k
+        while True:
+            res, t = timed(lambda peer=peer, m=m: he.lanczos(
+                peer, k=k, max_iter=min(m, n - 1), which="SA", reorthogonalize=True,
+                seed=0), device)
+            vals = res.eigenvalues.to(ours.values.device, ours.values.dtype)
+            ok = bool((res.residuals <= tol * scale).all())
+            if ok or m >= n - 1 or m >= 4096:
+                break
+            m *= 2
+        out[name] = {"seconds": t, "krylov_dim": res.iterations, "converged": ok,
+                     "ratio_to_ours": t / t_ours,
+                     "max_rel_eigenvalue_difference": float((vals - ours.values).abs().max())
+                     / scale}
+    return out
+
+
+def batched_vs_loop(N: int, p: int, alpha: float, seeds: int, device: str) -> dict:
+    """(5) Several seeds at once (batched dense H + batched eigh) vs one seed at a time."""
+    from bbp_torch.batched import run_seeds
+    from bbp_torch.observables import measure
+
+    def loop():
+        out = []
+        for s in range(seeds):
+            problem = make_problem(N, p, 1, alpha, 0.7, seed=s, device=device)
+            pairs = bottom_eigenpairs(HessianOperator(problem), 8, full_spectrum=True)
+            out.append(measure(pairs.values, pairs.vectors, problem.W, problem.W_star))
+        return out
+
+    one, t_loop = timed(loop, device)
+    batch, t_batch = timed(lambda: run_seeds(N, p, 1, alpha, 0.7, range(seeds), k=8,
+                                             device=device, full_spectrum=True), device)
+    diff = max(abs(a["lambda_min"] - b["metrics"]["lambda_min"])
+               for a, b in zip(one, batch, strict=True))
+    return {"N": N, "p": p, "seeds": seeds, "loop_s": t_loop, "batched_s": t_batch,
+            "speedup": t_loop / t_batch, "max_lambda_min_difference": diff}
+
+
+def big_run(N: int, p: int, alpha: float, k: int, tol: float, device: str,
+            data_dtype: str, slq_probes: int, slq_steps: int) -> dict:
+    """(2) The N=16000 target, in this process: time split, peak memory, residuals."""
+    from bbp_torch.density import lanczos_quadrature
+
+    start = time.perf_counter()
+    problem, t_problem = timed(lambda: make_problem(N, p, 1, alpha, 0.7, seed=0, device=device,
+                                                    data_dtype=data_dtype), device)
+    op, t_op = timed(lambda: HessianOperator(problem), device)
+    pairs, t_solve = timed(lambda: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
+                                                     max_iter=5000, progress=False), device)
+    out = {
+        "N": N, "p": p, "alpha": alpha, "M": problem.M, "k": k, "tol": tol,
+        "data_dtype": data_dtype, "device": device,
+        "problem_s": t_problem, "operator_setup_s": t_op, "solve_s": t_solve,
+        "iterations": pairs.iterations, "n_products": pairs.info["n_products"],
+        "block_size": pairs.info["block_size"], "basis_size": pairs.info["basis_size"],
+        "converged": pairs.info["converged"], "values": [float(x) for x in pairs.values],
+        "residuals": [float(x) for x in pairs.residuals],
+        "relative_residuals": pairs.info["relative_residuals"],
+        "scale": pairs.info["scale"], "solver_timings": pairs.info["timings"],
+    }
+    if slq_probes > 0:
+        quad, t_slq = timed(lambda: lanczos_quadrature(op, probes=slq_probes, steps=slq_steps,
+                                                        seed=0), device)
+        out["slq"] = {"probes": slq_probes, "steps": slq_steps, "seconds": t_slq,
+                      "support": list(quad.support())}
+    out["total_s"] = time.perf_counter() - start
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    if torch.device(device).type == "cuda":
+        out["peak_cuda_gb"] = torch.cuda.max_memory_allocated() / 1e9
+    return out
+
+
+def big_in_subprocess(args) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--big-only", "--device", args.device,
+           "--big-N", str(args.big_N), "--big-tol", str(args.big_tol),
+           "--big-data-dtype", args.big_data_dtype, "--slq-probes", str(args.slq_probes),
+           "--slq-steps", str(args.slq_steps)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"error": (proc.stderr or proc.stdout)[-2000:]}
+    return json.loads(lines[-1])
+
+
+def _print_compare(r: dict) -> None:
+    print(f"  dense (closed-form H + bottom-{r['k']} eigh) : {r['dense_s']:8.2f} s")
+    print(f"  iterative (block Lanczos, tol={r['tol']:g})   : {r['iterative_s']:8.2f} s  "
+          f"({r['iterations']} block steps, {r['n_products']} products)")
+    print(f"  speed-up dense / iterative               : {r['speedup']:8.1f} x  (target >= 5x)")
+    print(f"  max relative eigenvalue difference       : {r['max_rel_eigenvalue_error']:.1e}  "
+          "(target <= 1e-8)")
+    print(f"  eigenvector subspace overlap             : {r['subspace_overlap']:.8f}  "
+          f"(min single-vector |overlap| {r['min_vector_overlap']:.6f}; target > 0.999)")
+    if "eigh_full_s" in r:
+        print(f"  dense H + full torch.linalg.eigh          : {r['eigh_full_s']:8.2f} s "
+              f"= {r['speedup_vs_eigh_full']:.1f} x the iterative time")
+
+
+def _print_big(r: dict) -> None:
+    if "error" in r:
+        print("  FAILED:\n" + r["error"])
+        return
+    print(f"  problem generation {r['problem_s']:.1f} s, operator setup "
+          f"{r['operator_setup_s']:.1f} s, solve {r['solve_s']:.1f} s, total {r['total_s']:.1f} s"
+          "  (target: bottom pairs < 600 s)")
+    print(f"  peak memory (ru_maxrss) {r['peak_rss_gb']:.2f} GB  (target < 8 GB)"
+          + (f", peak CUDA {r['peak_cuda_gb']:.2f} GB" if "peak_cuda_gb" in r else ""))
+    print(f"  {r['iterations']} block steps of {r['block_size']} vectors "
+          f"({r['n_products']} products), basis {r['basis_size']}, converged={r['converged']}")
+    print("  eigenvalues   : " + " ".join(f"{x:.6f}" for x in r["values"]))
+    print("  residuals     : " + " ".join(f"{x:.1e}" for x in r["residuals"]))
+    print(f"  rel. residual : max {max(r['relative_residuals']):.1e} (tol {r['tol']:g}, "
+          f"scale {r['scale']:.3g})")
+    if "slq" in r:
+        s = r["slq"]
+        print(f"  SLQ density ({s['probes']} probes x {s['steps']} steps): {s['seconds']:.1f} s")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--tol", type=float, default=1e-8, help="sections 1, 3, 4")
+    parser.add_argument("--big", action="store_true", help="also the N=16000 target (minutes)")
+    parser.add_argument("--eigh-full", action="store_true",
+                        help="section 1: also time a full torch.linalg.eigh of H")
+    parser.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--big-N", type=int, default=16000)
+    parser.add_argument("--big-tol", type=float, default=1e-6)
+    parser.add_argument("--big-data-dtype", default="float32")
+    parser.add_argument("--slq-probes", type=int, default=0,
+                        help="section 2: also time an SLQ density (0 = skip)")
+    parser.add_argument("--slq-steps", type=int, default=60)
+    parser.add_argument("--skip", default="", help="comma list of sections to skip: 1,3,4,5")
+    parser.add_argument("--json", default=None, help="write all results to this file")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.big_only:
+        r = big_run(args.big_N, 4, 4.0, 8, args.big_tol, args.device, args.big_data_dtype,
+                    args.slq_probes, args.slq_steps)
+        print(json.dumps(r))
+        return r
+
+    skip = set(args.skip.split(",")) if args.skip else set()
+    results: dict = {"device": args.device, "threads": torch.get_num_threads(),
+                     "torch": torch.__version__}
+    print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads")
+    if "1" not in skip:
+        N = 250 if args.quick else 2000
+        print(f"\n-- (1) iterative vs dense, p=4, N={N} (pN={4 * N}), alpha=4, k=8 --")
+        results["compare_dense"] = r = compare_dense(N, 4, 4.0, 8, args.tol, args.device,
+                                                         args.eigh_full)
+        _print_compare(r)
+    if args.big:
+        print(f"\n-- (2) target: N={args.big_N}, p=4, p*=1, alpha=4, k=8, X in "
+              f"{args.big_data_dtype}, tol={args.big_tol:g} (subprocess) --")
+        results["big"] = r = big_in_subprocess(args)
+        _print_big(r)
+    if "3" not in skip:
+        Ns = (250, 500, 1000) if args.quick else (500, 1000, 2000, 4000)
+        print(f"\n-- (3) scaling at fixed alpha=4, p=2, k=8, tol={args.tol:g} --")
+        results["scaling"] = r = scaling(Ns, 2, 4.0, 8, args.tol, args.device)
+        for row in r["rows"]:
+            print(f"  N={row['N']:6d}: {row['seconds']:8.2f} s, {row['iterations']:4d} block "
+                  f"steps, {row['n_products']:5d} products, one block product "
+                  f"{row['seconds_per_block_product'] * 1e3:8.1f} ms")
+        print(f"  fitted exponents: time ~ N^{r['exponent_time']:.2f}, block product ~ "
+              f"N^{r['exponent_block_product']:.2f} (expected 2), iterations ~ "
+              f"N^{r['exponent_iterations']:.2f}")
+    if "4" not in skip:
+        N = 300 if args.quick else 1000
+        print(f"\n-- (4) vs hessian-eigenthings Lanczos (which='SA'), p=2, N={N}, alpha=4, "
+              f"k=8, tol={args.tol:g} --")
+        results["eigenthings"] = r = versus_eigenthings(N, 2, 4.0, 8, args.tol, args.device)
+        if not r["available"]:
+            print("  " + r["reason"])
+        else:
+            print(f"  ours (block Lanczos, closed form)  : {r['ours_s']:8.2f} s "
+                  f"({r['ours_products']} products)")
+            for name in ("closed_form_product", "autograd_product"):
+                x = r[name]
+                print(f"  eigenthings lanczos, {name:18s}: {x['seconds']:8.2f} s "
+                      f"(Krylov dim {x['krylov_dim']}, converged={x['converged']}) = "
+                      f"{x['ratio_to_ours']:.1f} x ours; max rel. eigenvalue difference "
+                      f"{x['max_rel_eigenvalue_difference']:.1e}")
+    if "5" not in skip:
+        N, seeds = (40, 8) if args.quick else (100, 32)
+        print(f"\n-- (5) {seeds} seeds, p=2, N={N}, alpha=4: batched vs one at a time "
+              "(all eigenvalues + bottom 8 pairs each) --")
+        results["batched"] = r = batched_vs_loop(N, 2, 4.0, seeds, args.device)
+        print(f"  one at a time {r['loop_s']:.2f} s, batched {r['batched_s']:.2f} s: "
+              f"{r['speedup']:.1f} x (max |lambda_min| difference "
+              f"{r['max_lambda_min_difference']:.1e})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

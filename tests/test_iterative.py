@@ -1,0 +1,188 @@
+"""Matrix-free block Lanczos against dense eigh: known spectra, Hessians, auto, memory guard."""
+
+import pytest
+import torch
+
+from bbp_torch.config import ConfigError, validate
+from bbp_torch.hessian import HessianOperator
+from bbp_torch.iterative import block_lanczos, iterative_bottom
+from bbp_torch.model import make_problem
+from bbp_torch.spectrum import bottom_eigenpairs
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def subspace_overlap(A, B):
+    """``||A^T B||_F^2 / k`` for orthonormal (n, k) columns: 1 when the spans coincide."""
+    return float((A.T @ B).pow(2).sum() / A.shape[1])
+
+
+def matrix_with_spectrum(values, seed=0):
+    """``Q diag(values) Q^T`` with a seeded random orthogonal ``Q``."""
+    gen = torch.Generator().manual_seed(seed)
+    n = len(values)
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
+    return (Q * values[None, :]) @ Q.T
+
+
+def test_known_spectrum_with_degenerate_bottom():
+    n = 500
+    values = torch.linspace(-1.0, 6.0, n, dtype=torch.float64)
+    values[:3] = -3.0  # exactly degenerate triplet
+    values[3:5] = torch.tensor([-2.5, -2.4999], dtype=torch.float64)  # near-degenerate pair
+    A = matrix_with_spectrum(values)
+    r = block_lanczos(A, 8, tol=1e-10)
+    assert r.converged
+    assert torch.allclose(r.values, values[:8], rtol=0, atol=1e-9)
+    V = r.vectors
+    assert torch.allclose(V.T @ V, torch.eye(8, dtype=V.dtype), atol=1e-10)
+    res = (A @ V - V * r.values[None, :]).norm(dim=0)
+    assert float(res.max()) < 1e-9 * float(values.abs().max()) * 10
+
+
+def test_few_distinct_eigenvalues_closes_krylov_space():
+    """A diagonal with 6 distinct values: the Krylov space becomes invariant after a few blocks."""
+    n = 400
+    values = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0], dtype=torch.float64)
+    diag = values.repeat_interleave(n // 6 + 1)[:n].sort().values
+    r = block_lanczos(torch.diag(diag), 5, block_size=4, tol=1e-10)
+    assert r.converged
+    assert torch.allclose(r.values, diag[:5], atol=1e-10)
+
+
+def test_tiny_operator_falls_back_to_full_projection():
+    values = torch.arange(12, dtype=torch.float64) - 5.0
+    r = block_lanczos(matrix_with_spectrum(values, seed=1), 3)
+    assert r.info.get("small_problem") and torch.allclose(r.values, values[:3], atol=1e-12)
+
+
+HESSIAN_CASES = [  # (N, p, p_star, alpha, a, kind)
+    (200, 1, 1, 1.0, 1.0, "euclidean"),  # phase retrieval, below the transition
+    (200, 1, 1, 4.0, 1.0, "euclidean"),  # above it
+    (150, 2, 1, 0.8, 0.7, "euclidean"),  # below
+    (150, 2, 1, 4.0, 0.7, "euclidean"),  # above, 2-fold outlier
+    (100, 3, 2, 5.0, 1.5, "euclidean"),  # 6-fold degenerate outlier multiplet
+    (150, 2, 1, 4.0, 0.7, "spherical"),  # radial null directions in the spectrum
+]
+
+
+@pytest.mark.parametrize("N,p,p_star,alpha,a,kind", HESSIAN_CASES)
+def test_iterative_equals_dense_on_hessians(N, p, p_star, alpha, a, kind):
+    problem = make_problem(N, p, p_star, alpha, a, seed=11)
+    op = HessianOperator(problem, kind=kind)
+    k = max(8, p * p_star + 2)
+    dense = bottom_eigenpairs(op, k, solver="dense", full_spectrum=False)
+    it = bottom_eigenpairs(op, k, solver="iterative", tol=1e-10, max_iter=2000)
+    assert it.solver == "iterative" and it.info["converged"]
+    assert not it.info["small_problem"]  # the Lanczos path, not the tiny-operator fallback
+    scale = float(dense.values.abs().max())
+    assert float((it.values - dense.values).abs().max()) <= 1e-8 * scale
+    # Compare spans up to the last clear gap (a split cluster makes single vectors ambiguous).
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+    for j in range(k):  # each vector in the span of dense vectors with nearby eigenvalues
+        near = (dense.values - it.values[j]).abs() < 1e-6 * max(1.0, scale)
+        proj = (dense.vectors[:, near].T @ it.vectors[:, j]).pow(2).sum()
+        assert float(proj) > 0.999
+    assert float(it.residuals.max()) <= 1e-9 * it.info["scale"]
+    assert it.iterations > 0 and it.info["n_products"] > k
+    assert len(it.residuals) == k
+
+
+def test_deterministic_and_progress_bar():
+    problem = make_problem(120, 2, 1, 3.0, 0.7, seed=2)
+    op = HessianOperator(problem)
+    a = iterative_bottom(op, 6, seed=5)
+    b = iterative_bottom(op, 6, seed=5, progress=True)
+    assert torch.equal(a.values, b.values) and torch.equal(a.vectors, b.vectors)
+
+
+def test_max_iter_reached_is_reported():
+    problem = make_problem(150, 2, 1, 3.0, 0.7, seed=2)
+    it = iterative_bottom(HessianOperator(problem), 8, tol=1e-12, max_iter=3)
+    assert it.iterations == 3 and not it.info["converged"]
+    assert "solver.max_iter" in it.info["warning"]
+
+
+def test_auto_picks_by_size_and_says_so(capsys):
+    problem = make_problem(60, 2, 1, 3.0, 0.7, seed=1)
+    op = HessianOperator(problem)
+    small = bottom_eigenpairs(op, 4, solver="auto", auto_max_dim=1000)
+    assert small.solver == "dense" and "picked dense" in capsys.readouterr().out
+    large = bottom_eigenpairs(op, 4, solver="auto", auto_max_dim=100, tol=1e-10)
+    assert large.solver == "iterative" and "picked iterative" in capsys.readouterr().out
+    assert torch.allclose(small.values, large.values, rtol=1e-8, atol=1e-10)
+
+
+def test_float32_storage_matches_float64():
+    """Float32 X, float64 products: the matrix is X rounded, so eigenvalues move by ~1e-7."""
+    p64 = make_problem(200, 2, 1, 3.0, 0.7, seed=4)
+    p32 = make_problem(200, 2, 1, 3.0, 0.7, seed=4, data_dtype="float32")
+    assert p32.X.dtype == torch.float32
+    op32 = HessianOperator(p32)
+    it32 = bottom_eigenpairs(op32, 6, solver="iterative", tol=1e-10)
+    dense64 = bottom_eigenpairs(HessianOperator(p64), 6, full_spectrum=False)
+    dense32 = bottom_eigenpairs(op32, 6, full_spectrum=False)
+    scale = float(dense64.values.abs().max())
+    assert float((it32.values - dense32.values).abs().max()) <= 1e-8 * scale
+    assert float((it32.values - dense64.values).abs().max()) <= 1e-5 * scale
+    assert subspace_overlap(dense64.vectors, it32.vectors) > 0.999
+
+
+def test_chunked_float32_product_matches_dense():
+    problem = make_problem(80, 3, 1, 3.0, 0.7, seed=6, data_dtype="float32")
+    H = HessianOperator(problem).dense()
+    V = torch.randn(240, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for chunk in (None, 7, 1000):
+        HV = HessianOperator(problem, chunk_size=chunk).matvec(V)
+        assert float((HV - H @ V).abs().max()) < 1e-12 * float((H @ V).abs().max())
+
+
+def test_iterative_memory_guard_names_field_and_fix():
+    cfg = {"problem": {"N": 60000, "p": 4, "alpha": 4.0}, "solver": {"name": "iterative"}}
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, device_memory_gb=24.0)
+    msg = str(err.value)
+    assert "problem.N=60000" in msg and "data_dtype=float32" in msg
+    assert "solver.max_memory_gb" in msg
+    # float32 storage of X brings a 16000 x 64000 problem under 8 GB
+    ok = {"problem": {"N": 16000, "p": 4, "alpha": 4.0}, "data_dtype": "float32",
+          "solver": {"name": "iterative", "k": 8, "max_memory_gb": 8.0}}
+    assert validate(ok).solver.name == "iterative"
+    with pytest.raises(ConfigError, match="problem.N=16000"):
+        validate({**ok, "data_dtype": "float64"})
+    with pytest.raises(ConfigError, match="solver.basis_size"):
+        validate({"solver": {"name": "iterative", "k": 8, "basis_size": 10}})
+    # auto above auto_max_dim is guarded as iterative, not as dense
+    auto = {"problem": {"N": 16000, "p": 4, "alpha": 4.0}, "data_dtype": "float32",
+            "solver": {"name": "auto", "k": 8}}
+    assert validate(auto, device_memory_gb=24.0).solver.name == "auto"
+
+
+@pytest.mark.gpu
+@cuda
+def test_cuda_iterative_matches_cpu():
+    cpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32")
+    gpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32", device="cuda")
+    a = bottom_eigenpairs(HessianOperator(cpu), 8, solver="iterative", tol=1e-10)
+    b = bottom_eigenpairs(HessianOperator(gpu), 8, solver="iterative", tol=1e-10)
+    assert b.vectors.device.type == "cuda"
+    assert torch.allclose(a.values, b.values.cpu(), rtol=1e-8, atol=1e-10)
+    assert subspace_overlap(a.vectors, b.vectors.cpu()) > 0.999
+
+
+def test_run_study_iterative_records_residuals_and_slq_density():
+    from bbp_torch.study import run_study
+
+    cfg = {"problem": {"N": 100, "p": 2, "alpha": 3.0}, "device": "cpu", "theory": False,
+           "solver": {"name": "iterative", "k": 6, "slq_probes": 3, "slq_steps": 20},
+           "logging": {"progress": False, "histogram_bins": 30}}
+    result = run_study(cfg)
+    m = result.record["metrics"]
+    assert m["solver_used"] == "iterative" and m["iterations"] > 0
+    assert len(m["residuals"]) == 6 and max(m["residuals"]) < 1e-6
+    assert result.spectrum is None
+    d = m["density"]
+    assert d["method"] == "slq" and len(d["edges"]) == 31 and len(d["density"]) == 30
+    assert d["n"] == 200 and d["probes"] == 3
+    widths = [b - a for a, b in zip(d["edges"][:-1], d["edges"][1:], strict=True)]
+    assert abs(sum(x * w for x, w in zip(d["density"], widths, strict=True)) - 1.0) < 1e-9
