@@ -164,7 +164,7 @@ def run_app(cfg: DictConfig, run_dir: Path) -> int:
     if c.logging.tensorboard:
         t0 = time.perf_counter()
         log_run(run_dir, record, result.spectrum, bins=c.logging.histogram_bins,
-                figure=c.logging.figures)
+                figure=c.logging.figures, theory_density=result.theory_density)
         record["timings"]["tensorboard"] = time.perf_counter() - t0
     record["timings"]["total"] = time.perf_counter() - start
     write_record(run_dir, record)

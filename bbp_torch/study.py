@@ -21,6 +21,7 @@ from bbp_torch.spectrum import bottom_eigenpairs
 class StudyResult:
     record: dict  # the JSON-able run record (config, metrics, timings, versions, device)
     spectrum: np.ndarray | None  # every eigenvalue, when the solver computed them
+    theory_density: dict | None = None  # {"lambda", "rho"}: the N = infinity bulk density
 
 
 @contextmanager
@@ -48,6 +49,24 @@ def theory_predictions(c: Config) -> dict | None:
             if pred.get(key) is not None:
                 pred[key] -= mu
     return pred
+
+
+def theory_density_curve(c: Config, lo: float, hi: float, points: int = 200) -> dict:
+    """The N = infinity bulk density on ``points`` values of lambda in ``[lo, hi]``, half of them
+    in the bottom tenth (where the edge and the outliers are).
+
+    For the spherical Hessian the Euclidean density is shifted by the multiplier ``-mu``.
+    """
+    from bbp_torch import theory
+
+    pr = c.problem
+    shift = 0.0
+    if c.hessian.kind == "spherical":
+        shift = theory.lagrange_multiplier(pr.p, pr.p_star, pr.a, pr.alpha)
+    lam = np.union1d(np.linspace(lo, hi, points // 2),
+                     np.linspace(lo, lo + 0.1 * (hi - lo), points - points // 2))
+    rho = theory.density(pr.p, pr.p_star, pr.a, pr.alpha, lam + shift)
+    return {"lambda": lam.tolist(), "rho": rho.tolist()}
 
 
 def run_study(cfg) -> StudyResult:
@@ -88,6 +107,13 @@ def run_study(cfg) -> StudyResult:
             except Exception as err:  # the measurement must not be lost to a theory failure
                 metrics["theory"] = {"error": f"{type(err).__name__}: {err}"}
     spectrum = None if pairs.all_values is None else pairs.all_values.double().cpu().numpy()
+    curve = None
+    if c.theory and c.logging.tensorboard and c.logging.figures and spectrum is not None:
+        with _timer(timings, "theory_density", device):
+            try:
+                curve = theory_density_curve(c, float(spectrum[0]), float(spectrum[-1]))
+            except Exception:  # a figure without its theory curve is still a figure
+                curve = None
     record = {
         "status": "ok",
         "config": asdict(c),
@@ -96,4 +122,4 @@ def run_study(cfg) -> StudyResult:
         "versions": versions(),
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
     }
-    return StudyResult(record=record, spectrum=spectrum)
+    return StudyResult(record=record, spectrum=spectrum, theory_density=curve)

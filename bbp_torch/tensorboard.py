@@ -37,20 +37,33 @@ def hparam_values(config: dict) -> dict:
 
 def spectrum_figure(values: np.ndarray, bottom: np.ndarray, edge: float | None = None,
                     theory: dict | None = None, bins: int = 60, title: str = ""):
-    """Histogram of the spectrum with the bottom eigenvalues, the edge and theory marked."""
+    """Histogram of the spectrum (left) and a zoom on its bottom (right), with the bottom
+    eigenvalues, the edge estimate, and the theory's density, edge and outlier marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.hist(values, bins=bins, density=True, color="0.75", label="eigenvalues of H")
-    for i, lam in enumerate(bottom):
-        ax.axvline(lam, color="C3", lw=0.8, alpha=0.8,
-                   label="bottom eigenvalues" if i == 0 else None)
-    if edge is not None:
-        ax.axvline(edge, color="C0", ls="--", lw=1.2, label="edge estimate")
-    if theory:
+    values = np.asarray(values)
+    theory = theory or {}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    marks = [float(x) for x in bottom] + [x for x in (edge, theory.get("lambda_edge"),
+                                                      theory.get("lambda_outlier")) if x]
+    lo = min(marks + [float(values[0])])
+    hi = float(np.quantile(values, 0.08))  # the zoom: the bottom of the bulk
+    pad = 0.1 * (hi - lo)
+    for ax, window in zip(axes, (None, (lo - pad, hi)), strict=True):
+        shown = values if window is None else values[values <= window[1]]
+        ax.hist(shown, bins=bins, range=window, color="0.75",
+                weights=np.full(len(shown), 1.0 / (len(values) * ((window[1] - window[0])
+                                                                   if window else np.ptp(values))
+                                                   / bins)),
+                label="eigenvalues of H")
+        for i, lam in enumerate(bottom):
+            ax.axvline(lam, color="C3", lw=0.8, alpha=0.8,
+                       label="bottom eigenvalues" if i == 0 else None)
+        if edge is not None:
+            ax.axvline(edge, color="C0", ls="--", lw=1.2, label="edge estimate")
         if theory.get("lambda_edge") is not None:
             ax.axvline(theory["lambda_edge"], color="C2", ls=":", lw=1.5, label="theory edge")
         if theory.get("lambda_outlier") is not None:
@@ -58,18 +71,26 @@ def spectrum_figure(values: np.ndarray, bottom: np.ndarray, edge: float | None =
                        label="theory outlier")
         curve = theory.get("density_curve")
         if curve:
-            ax.plot(curve["lambda"], curve["rho"], color="C2", lw=1.2, label="theory density")
-    ax.set_xlabel(r"eigenvalue $\lambda$")
-    ax.set_ylabel("density")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+            lam, rho = np.asarray(curve["lambda"]), np.asarray(curve["rho"])
+            keep = slice(None) if window is None else (lam <= window[1])
+            ax.plot(lam[keep], rho[keep], color="C2", lw=1.2, label="theory density")
+        if window is not None:
+            ax.set_xlim(*window)
+        ax.set_xlabel(r"eigenvalue $\lambda$")
+        ax.set_ylabel("density")
+    axes[0].set_title(title, fontsize=9)
+    axes[1].set_title("bottom of the spectrum", fontsize=9)
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
 def log_run(run_dir: str | Path, record: dict, spectrum: np.ndarray | None = None,
-            bins: int = 60, figure: bool = True) -> None:
-    """Write the record's metrics, histogram, figure and hparams as TensorBoard events."""
+            bins: int = 60, figure: bool = True, theory_density: dict | None = None) -> None:
+    """Write the record's metrics, histogram, figure and hparams as TensorBoard events.
+
+    ``theory_density`` (``{"lambda": [...], "rho": [...]}``) is drawn over the histogram.
+    """
     from torch.utils.tensorboard import SummaryWriter
     from torch.utils.tensorboard.summary import hparams
 
@@ -97,8 +118,11 @@ def log_run(run_dir: str | Path, record: dict, spectrum: np.ndarray | None = Non
                 pr = record["config"]["problem"]
                 title = (f"N={pr['N']} p={pr['p']} p*={pr['p_star']} a={pr['a']} "
                          f"alpha={pr['alpha']} ({record['config']['hessian']['kind']})")
+                theory = dict(record["metrics"].get("theory") or {})
+                if theory_density:
+                    theory["density_curve"] = theory_density
                 fig = spectrum_figure(np.asarray(spectrum), bottom, metrics.get("lambda_edge"),
-                                      record["metrics"].get("theory"), bins=bins, title=title)
+                                      theory, bins=bins, title=title)
                 writer.add_figure("spectrum/figure", fig, 0)
                 plt.close(fig)
         hp_metrics = {f"metrics/{k}": float(metrics[k]) for k in SCALAR_METRICS
