@@ -123,6 +123,34 @@ def error_record(cfg: DictConfig, err: BaseException, kind: str) -> dict:
     }
 
 
+def config_error(prog: str, cfg: DictConfig, run_dir: Path, err: ConfigError) -> int:
+    """Report a user mistake in one paragraph; in a multirun leave an error record. Returns 2."""
+    print(f"{prog}: configuration error. {err}", file=sys.stderr)
+    if is_multirun():
+        write_record(run_dir, error_record(cfg, err, "config"))
+    return 2
+
+
+def run_failed(prog: str, cfg: DictConfig, run_dir: Path, err: Exception) -> int:
+    """A crash inside a multirun becomes an error record and the sweep goes on (returns 1);
+    outside a multirun it propagates with its traceback."""
+    if not is_multirun():
+        raise err
+    print(f"{prog}: run failed ({type(err).__name__}: {err}); error record written, sweep goes "
+          "on.", file=sys.stderr)
+    write_record(run_dir, error_record(cfg, err, "exception"))
+    return 1
+
+
+def already_done(prog: str, run_dir: Path, config: dict, force: bool) -> bool:
+    """True (and says so) when ``run_dir`` holds a finished record of ``config``."""
+    if force or finished_record(run_dir, config) is None:
+        return False
+    print(f"{prog}: {run_dir} already holds a finished record of this config; skipped "
+          "(force=true recomputes).")
+    return True
+
+
 def run_app(cfg: DictConfig, run_dir: Path) -> int:
     """Run one job into ``run_dir``; returns an exit status (0 ok or skipped, 2 user error)."""
     from dataclasses import asdict
@@ -130,35 +158,19 @@ def run_app(cfg: DictConfig, run_dir: Path) -> int:
     from bbp_torch.study import run_study
     from bbp_torch.tensorboard import log_run
 
-    multirun = is_multirun()
     try:
         c = validate(cfg)
     except ConfigError as err:
-        print(f"bbp: configuration error. {err}", file=sys.stderr)
-        if multirun:
-            write_record(run_dir, error_record(cfg, err, "config"))
-        return 2
-    if not c.force:
-        old = finished_record(run_dir, asdict(c))
-        if old is not None:
-            print(f"bbp: {run_dir} already holds a finished record of this config; skipped "
-                  "(force=true recomputes).")
-            return 0
+        return config_error("bbp", cfg, run_dir, err)
+    if already_done("bbp", run_dir, asdict(c), c.force):
+        return 0
     start = time.perf_counter()
     try:
         result = run_study(c)
     except ConfigError as err:
-        print(f"bbp: configuration error. {err}", file=sys.stderr)
-        if multirun:
-            write_record(run_dir, error_record(cfg, err, "config"))
-        return 2
+        return config_error("bbp", cfg, run_dir, err)
     except Exception as err:
-        if not multirun:
-            raise
-        print(f"bbp: run failed ({type(err).__name__}: {err}); error record written, sweep goes "
-              "on.", file=sys.stderr)
-        write_record(run_dir, error_record(cfg, err, "exception"))
-        return 1
+        return run_failed("bbp", cfg, run_dir, err)
     record = result.record
     record["run_dir"] = str(run_dir)
     if c.logging.tensorboard:

@@ -11,7 +11,6 @@ becomes an error record while the sweep goes on.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,15 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from bbp_torch.cli import CONFIG_DIR, error_record, finished_record, fmt, hydra_task, is_multirun
+from bbp_torch.cli import (
+    CONFIG_DIR,
+    already_done,
+    config_error,
+    fmt,
+    hydra_task,
+    is_multirun,
+    run_failed,
+)
 from bbp_torch.config import ConfigError
 from bbp_torch.results import RECORD_NAME, flatten, write_record
 
@@ -106,28 +113,17 @@ def run_train_app(cfg: DictConfig, run_dir: Path) -> int:
     """Run one training job into ``run_dir``; returns 0 (ok or skipped), 1 or 2 (user error)."""
     from bbp_torch.training import run_training, validate_train
 
-    multirun = is_multirun()
     try:
         rc = validate_train(cfg)
     except ConfigError as err:
-        print(f"bbp-train: configuration error. {err}", file=sys.stderr)
-        if multirun:
-            write_record(run_dir, error_record(cfg, err, "config"))
-        return 2
-    if not rc.core.force and finished_record(run_dir, rc.to_dict()) is not None:
-        print(f"bbp-train: {run_dir} already holds a finished record of this config; skipped "
-              "(force=true recomputes).")
+        return config_error("bbp-train", cfg, run_dir, err)
+    if already_done("bbp-train", run_dir, rc.to_dict(), rc.core.force):
         return 0
     start = time.perf_counter()
     try:
         record = run_training(rc).record
     except Exception as err:
-        if not multirun:
-            raise
-        print(f"bbp-train: run failed ({type(err).__name__}: {err}); error record written, "
-              "sweep goes on.", file=sys.stderr)
-        write_record(run_dir, error_record(cfg, err, "exception"))
-        return 1
+        return run_failed("bbp-train", cfg, run_dir, err)
     record["run_dir"] = str(run_dir)
     if rc.core.logging.tensorboard:
         t0 = time.perf_counter()
@@ -135,7 +131,7 @@ def run_train_app(cfg: DictConfig, run_dir: Path) -> int:
         record["timings"]["tensorboard"] = time.perf_counter() - t0
     record["timings"]["total"] = time.perf_counter() - start
     write_record(run_dir, record)
-    if rc.core.logging.progress or not multirun:
+    if rc.core.logging.progress or not is_multirun():
         print(summary(record, run_dir))
     return 0
 
