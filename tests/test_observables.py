@@ -23,11 +23,6 @@ def bottom(problem, k=8):
     return pairs.values, pairs.vectors
 
 
-def random_orthogonal(p, seed):
-    gen = torch.Generator().manual_seed(seed)
-    Q, _ = torch.linalg.qr(torch.randn(p, p, generator=gen, dtype=torch.float64))
-    return Q
-
 
 def test_teacher_as_vector_has_overlap_one():
     problem = make_problem(50, 3, 2, 2.0, 0.7, seed=0)
@@ -51,7 +46,7 @@ def test_overlap_in_unit_interval_and_sign_free():
 
 
 @pytest.mark.parametrize("p", [2, 3])
-def test_overlap_invariant_under_orthogonal_mixing_of_units(p):
+def test_overlap_invariant_under_orthogonal_mixing_of_units(p, random_orthogonal):
     """W -> O W leaves yhat invariant; the Hessian's eigenvectors rotate as v -> (O (x) I) v and
     the overlap with the teacher is unchanged."""
     problem = make_problem(60, p, 1, 4.0, 0.7, seed=3)

@@ -39,11 +39,6 @@ def small_config(**train):
             "device": "cpu", "train": {"steps": 200, "track_every": 50, **train}}
 
 
-def random_orthogonal(p, seed):
-    gen = torch.Generator().manual_seed(seed)
-    Q, _ = torch.linalg.qr(torch.randn(p, p, generator=gen, dtype=torch.float64))
-    return Q
-
 
 def test_gd_decreases_the_loss():
     problem = make_problem(40, 2, 1, 3.0, 0.7, seed=1)
@@ -83,7 +78,7 @@ def test_large_alpha_recovers_the_teacher(descend):
     assert recovered >= 3
 
 
-def test_teacher_as_student_is_a_stationary_point_of_zero_loss():
+def test_teacher_as_student_is_a_stationary_point_of_zero_loss(random_orthogonal):
     problem = make_problem(50, 2, 2, 2.0, 0.7, seed=3)
     teacher = problem.with_student(problem.W_star.clone())
     assert float(teacher.loss()) < 1e-24
@@ -99,7 +94,7 @@ def test_teacher_as_student_is_a_stationary_point_of_zero_loss():
     assert abs(population_gen_error(rotated, problem.W_star)) < 1e-12
 
 
-def test_overlap_and_generalization_error_definitions():
+def test_overlap_and_generalization_error_definitions(random_orthogonal):
     problem = make_problem(60, 3, 1, 2.0, 0.7, seed=4)
     W, W_star = problem.W, problem.W_star
     Q = random_orthogonal(3, 1)
