@@ -46,6 +46,7 @@ class SolverConfig:
     chunk_size: int | None = None  # samples per chunk in the matrix-free product
     block_size: int | None = None  # iterative: vectors per block; None = 4 on CPU, 16 on GPU
     basis_size: int | None = None  # iterative: basis before a restart; None = max(3k, k + 320)
+    mixed_precision: bool = False  # iterative: float32 products first, float64 to finish
     slq_probes: int = 0  # iterative: SLQ density probes (0 = no density without a full spectrum)
     slq_steps: int = 60  # iterative: Lanczos steps per SLQ probe
 

@@ -24,6 +24,8 @@ Four implementations, which the tests hold to each other and to finite differenc
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -171,6 +173,12 @@ class HessianOperator:
     Samples are processed in chunks of ``chunk_size`` rows so that the extra memory is
     ``O(chunk p b)``; ``X`` may be stored in a lower precision than the arithmetic (``dtype``),
     each chunk being cast on the fly.
+
+    ``dtype`` (that of ``W``) is the precision of the vectors going in and out; the two passes
+    over ``X`` run in ``compute_dtype`` (default ``dtype``). A float32 ``compute_dtype`` on
+    float32 ``X`` skips the cast and is ~1.6x faster on the CPU, at a relative error of a few
+    ``1e-7`` per product: :func:`bbp_torch.iterative.iterative_bottom` uses it only for a first
+    phase (``mixed_precision``) and finishes and checks every pair with float64 products.
     """
 
     def __init__(
@@ -179,6 +187,7 @@ class HessianOperator:
         W: torch.Tensor | None = None,
         kind: str = "euclidean",
         chunk_size: int | None = None,
+        compute_dtype: torch.dtype | None = None,
     ):
         _check_kind(kind)
         self.problem = problem
@@ -191,6 +200,22 @@ class HessianOperator:
         self.chunk_size = chunk_size or problem.M
         self.mu = lagrange_multipliers(problem, self.W) if kind == "spherical" else None
         self.n_products = 0  # number of vectors the operator has been applied to
+        self._set_compute_dtype(compute_dtype or self.dtype)
+
+    def _set_compute_dtype(self, dtype: torch.dtype) -> None:
+        """The per-sample weights of the two passes over ``X``, in ``dtype``."""
+        s = self.weights
+        self.compute_dtype = dtype
+        self._h_t = s.h.T.contiguous().to(dtype)  # (p, M)
+        self._beta = s.beta.to(dtype)
+        self._rank_one = s.rank_one.to(dtype)
+
+    def with_compute_dtype(self, dtype: torch.dtype) -> HessianOperator:
+        """The same operator (same ``X``, weights and ``dtype``) with products in ``dtype``."""
+        other = copy.copy(self)
+        other.n_products = 0
+        other._set_compute_dtype(dtype)
+        return other
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -206,20 +231,21 @@ class HessianOperator:
         upper bound on the rows per chunk.
         """
         b, p, N = V.shape
-        s = self.weights
+        dtype = self.compute_dtype
         X = self.problem.X
         M = X.shape[0]
-        cast = X.dtype != self.dtype
-        itemsize = torch.finfo(self.dtype).bits // 8
+        cast = X.dtype != dtype
+        itemsize = torch.finfo(dtype).bits // 8
         rows = self.chunk_size
         if self.device.type == "cpu":
-            rows = min(rows, max(1, _CPU_CHUNK_BYTES // (N * itemsize)))
+            # row count tuned in float64; float32 chunks of the same rows are as fast
+            rows = min(rows, max(1, _CPU_CHUNK_BYTES // (N * 8)))
         if cast:
             rows = min(rows, max(1, _CAST_CHUNK_BYTES // (N * itemsize)))
-            buffer = torch.empty(min(rows, M), N, dtype=self.dtype, device=self.device)
-        V_rows = V.reshape(b * p, N)  # one row per (vector, unit)
-        h_t = s.h.T.contiguous()  # (p, M)
-        out = torch.zeros(b * p, N, dtype=self.dtype, device=self.device)
+            buffer = torch.empty(min(rows, M), N, dtype=dtype, device=self.device)
+        V_rows = V.reshape(b * p, N).to(dtype)  # one row per (vector, unit)
+        h_t, beta, rank_one = self._h_t, self._beta, self._rank_one
+        out = torch.zeros(b * p, N, dtype=dtype, device=self.device)
         # Transposed layout (b, p, m): MKL runs ``V X^T`` ~1.4x faster than ``X V^T``.
         for start in range(0, M, rows):
             stop = min(M, start + rows)
@@ -227,9 +253,9 @@ class HessianOperator:
             U = (V_rows @ Xc.T).reshape(b, p, -1)  # sqrt(N) U^T, (b, p, m)
             h = h_t[:, start:stop]  # (p, m)
             hU = (U * h).sum(dim=1, keepdim=True)  # (b, 1, m)
-            T = s.beta[start:stop] * U + s.rank_one[start:stop] * h * hU
+            T = beta[start:stop] * U + rank_one[start:stop] * h * hU
             out.addmm_(T.reshape(b * p, -1), Xc)
-        return out.reshape(b, p, N) / N
+        return out.reshape(b, p, N).to(self.dtype) / N
 
     def matvec(self, V: torch.Tensor) -> torch.Tensor:
         """``H V`` for ``V`` of shape (pN,) or (pN, b)."""

@@ -33,6 +33,10 @@ import torch
 # block) random directions are added; convergence is not accepted until they have had this many
 # steps to bring in further copies of the wanted eigenvalues.
 _FRESH_STEPS = 3
+# Mixed precision: the float32 phase stops at this relative residual (float32 products are
+# accurate to a few 1e-7) or after this many steps without a new low.
+_FLOAT32_TOL = 1e-6
+_FLOAT32_STALL_STEPS = 40
 
 
 @dataclass
@@ -150,6 +154,7 @@ def block_lanczos(
     seed: int = 0,
     start: torch.Tensor | None = None,
     progress: bool = False,
+    stall_steps: int | None = None,
 ) -> LanczosResult:
     """The ``k`` smallest eigenpairs of a symmetric operator by thick-restart block Lanczos.
 
@@ -158,6 +163,8 @@ def block_lanczos(
     vectors (thick restart, keeping ``k`` plus half of the unwanted ones) and the last block of
     Lanczos vectors. ``max_iter`` bounds the number of block steps. ``start`` (n, b) replaces the
     seeded random start block. Raises nothing on non-convergence: ``converged`` says so.
+    ``stall_steps`` stops early (``info["stalled"]``) when the largest wanted residual has not
+    reached a new low for that many steps (the floor of an inexact operator).
     """
     apply, n, dtype, device = as_block_operator(op)
     if not 1 <= k <= n:
@@ -187,6 +194,7 @@ def block_lanczos(
     t_apply = 0.0
     history = []  # per step: the largest relative residual estimate among the wanted pairs
     since_fresh = _FRESH_STEPS  # steps since random directions entered the basis
+    best, since_best, stalled = math.inf, 0, False
     try:
         while iterations < max_iter:
             t0 = time.perf_counter()
@@ -219,6 +227,10 @@ def block_lanczos(
             if n_conv == k and since_fresh >= _FRESH_STEPS:
                 converged = True
                 break
+            best, since_best = (history[-1], 0) if history[-1] < best else (best, since_best + 1)
+            if stall_steps is not None and since_best >= stall_steps:
+                stalled = True
+                break
             if iterations < max_iter and m + b > m_max:  # thick restart
                 keep = min(m - b, k + (m - k) // 2)
                 Y = Q[:, :m] @ S[:, :keep].to(device=device, dtype=dtype)
@@ -244,7 +256,7 @@ def block_lanczos(
         scale=scale,
         block_size=b,
         basis_size=m_max,
-        info={"time_apply": t_apply, "history": history},
+        info={"time_apply": t_apply, "history": history, "stalled": stalled},
     )
 
 
@@ -275,14 +287,29 @@ def _progress_bar(total: int):
                 mininterval=1.0)
 
 
+def _phase_summary(r: LanczosResult, compute_dtype: torch.dtype, tol: float,
+                   seconds: float) -> dict:
+    return {"compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
+            "iterations": r.iterations, "n_products": r.n_products, "restarts": r.restarts,
+            "block_size": r.block_size, "converged": r.converged,
+            "stalled": bool(r.info.get("stalled", False)), "seconds": seconds}
+
+
 def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: int = 0,
                      block_size: int | None = None, basis_size: int | None = None,
-                     progress: bool = False):
+                     progress: bool = False, mixed_precision: bool = False):
     """Bottom ``k`` eigenpairs of a Hessian operator as :class:`bbp_torch.spectrum.Eigenpairs`.
+
+    ``mixed_precision`` (a :class:`bbp_torch.hessian.HessianOperator` only) runs the Lanczos
+    iteration first on float32 products (``compute_dtype``), down to a relative residual of
+    ``max(tol, 1e-6)`` or until it stops improving, then restarts with float64 products from
+    its ``k`` Ritz vectors (one block of ``k``) and converges to ``tol`` there: the returned
+    pairs, their residuals and ``converged`` are float64 results. ``max_iter`` bounds the block
+    steps of both phases together.
 
     Residuals are recomputed with one more operator call (true ``||H v - lambda v||``, not the
     Lanczos estimate). ``info`` holds the relative residuals, the product count, restarts,
-    whether the tolerance was met, and timings.
+    whether the tolerance was met, the phases, and timings.
     """
     from bbp_torch.spectrum import Eigenpairs, residual_norms
 
@@ -290,9 +317,28 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
         # the p radial directions are exact null vectors: a block must hold all of them
         block_size = max(default_block_size(op.device), op.p)
     start = time.perf_counter()
+    phases, first, start_block, steps_left = [], None, None, max_iter
+    if mixed_precision:
+        if not hasattr(op, "with_compute_dtype"):
+            raise ValueError("solver.mixed_precision needs the matrix-free Hessian operator "
+                             "(it computes products in float32); use it without that option.")
+        tol_low = max(tol, _FLOAT32_TOL)
+        first = block_lanczos(op.with_compute_dtype(torch.float32), k, block_size=block_size,
+                              basis_size=basis_size, tol=tol_low, max_iter=max_iter, seed=seed,
+                              progress=progress, stall_steps=_FLOAT32_STALL_STEPS)
+        phases.append(_phase_summary(first, torch.float32, tol_low,
+                                     time.perf_counter() - start))
+        if not first.info.get("small_problem"):
+            start_block = first.vectors
+            block_size = max(k, block_size or 0)
+            steps_left = max(1, max_iter - first.iterations)
+    t_phase = time.perf_counter()
     r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
-                      max_iter=max_iter, seed=seed, progress=progress)
+                      max_iter=steps_left, seed=seed, start=start_block, progress=progress)
+    phases.append(_phase_summary(r, getattr(op, "compute_dtype", r.values.dtype), tol,
+                                 time.perf_counter() - t_phase))
     t_solve = time.perf_counter() - start
+    earlier = [first] if first is not None else []
     residuals = residual_norms(op, r.values, r.vectors)
     relative = residuals / max(r.scale, 1e-300)
     info = {
@@ -301,15 +347,19 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
         "converged": r.converged,
         "relative_residuals": [float(x) for x in relative],
         "scale": r.scale,
-        "n_products": r.n_products + k,
-        "restarts": r.restarts,
+        "n_products": sum(x.n_products for x in earlier) + r.n_products + k,
+        "restarts": sum(x.restarts for x in earlier) + r.restarts,
         "block_size": r.block_size,
         "basis_size": r.basis_size,
+        "mixed_precision": bool(mixed_precision),
+        "phases": phases,
         "small_problem": bool(r.info.get("small_problem", False)),
-        "history": r.info.get("history", []),
-        "timings": {"lanczos": t_solve, "apply": r.info.get("time_apply", 0.0),
+        "history": [h for x in [*earlier, r] for h in x.info.get("history", [])],
+        "timings": {"lanczos": t_solve,
+                    "apply": sum(x.info.get("time_apply", 0.0) for x in [*earlier, r]),
                     "residuals": time.perf_counter() - start - t_solve},
     }
+    iterations = sum(x.iterations for x in earlier) + r.iterations
     if not r.converged:
         info["warning"] = (
             f"block Lanczos stopped after solver.max_iter={max_iter} block steps with "
@@ -317,4 +367,4 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
             f"residual <= solver.tol={tol:g}; raise solver.max_iter or solver.tol."
         )
     return Eigenpairs(values=r.values, vectors=r.vectors, residuals=residuals,
-                      solver="iterative", iterations=r.iterations, info=info)
+                      solver="iterative", iterations=iterations, info=info)

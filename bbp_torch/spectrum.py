@@ -91,8 +91,9 @@ def bottom_eigenpairs(
 
     ``dense`` builds ``H``; ``iterative`` is the matrix-free block Lanczos of
     :mod:`bbp_torch.iterative` (options ``tol``, ``max_iter``, ``seed``, ``block_size``,
-    ``basis_size``, ``progress``); ``auto`` is dense when ``p*N <= auto_max_dim`` (default 6000)
-    and iterative above, and says which it picked (``Eigenpairs.solver``, and a printed line).
+    ``basis_size``, ``progress``, ``mixed_precision``); ``auto`` is dense when
+    ``p*N <= auto_max_dim`` (default 6000) and iterative above, and says which it picked
+    (``Eigenpairs.solver``, and a printed line).
     """
     if solver not in SOLVERS:
         raise ValueError(f"Unknown solver.name {solver!r}: use one of {', '.join(SOLVERS)}.")
@@ -110,7 +111,8 @@ def bottom_eigenpairs(
     else:
         from bbp_torch.iterative import iterative_bottom
 
-        keys = ("tol", "max_iter", "seed", "block_size", "basis_size", "progress")
+        keys = ("tol", "max_iter", "seed", "block_size", "basis_size", "progress",
+                "mixed_precision")
         pairs = iterative_bottom(op, k, **{key: options[key] for key in keys
                                            if options.get(key) is not None})
     pairs.info["picked_by_auto"] = picked_by_auto

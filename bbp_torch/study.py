@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -69,6 +70,11 @@ def theory_density_curve(c: Config, lo: float, hi: float, points: int = 200) -> 
     return {"lambda": lam.tolist(), "rho": rho.tolist()}
 
 
+# what the record keeps of the iterative solver's report (not its per-step history)
+_SOLVER_INFO_KEYS = ("converged", "tol", "relative_residuals", "n_products", "restarts",
+                     "block_size", "basis_size", "mixed_precision", "phases", "warning")
+
+
 def run_study(cfg) -> StudyResult:
     """Run the pipeline for ``cfg`` (a :class:`Config`, DictConfig or dict); validate first."""
     c = validate(cfg)
@@ -86,7 +92,8 @@ def run_study(cfg) -> StudyResult:
                                   full_spectrum=c.solver.full_spectrum, tol=c.solver.tol,
                                   max_iter=c.solver.max_iter, auto_max_dim=c.solver.auto_max_dim,
                                   progress=c.logging.progress, seed=c.seed,
-                                  block_size=c.solver.block_size, basis_size=c.solver.basis_size)
+                                  block_size=c.solver.block_size, basis_size=c.solver.basis_size,
+                                  mixed_precision=c.solver.mixed_precision)
     timings.update({f"solve_{k}": v for k, v in pairs.info.get("timings", {}).items()})
     with _timer(timings, "observables", device):
         metrics = measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
@@ -94,6 +101,11 @@ def run_study(cfg) -> StudyResult:
         metrics["solver_used"] = pairs.solver
         metrics["iterations"] = pairs.iterations
         metrics["M"] = problem.M
+        if pairs.solver == "iterative":
+            metrics["solver_info"] = {key: pairs.info[key] for key in _SOLVER_INFO_KEYS
+                                      if key in pairs.info}
+            if "warning" in pairs.info:
+                print(f"bbp: warning: {pairs.info['warning']}", file=sys.stderr)
     if pairs.all_values is None and c.solver.slq_probes > 0:
         from bbp_torch.density import run_density
 

@@ -439,7 +439,7 @@ def run_training(cfg) -> TrainResult:
         chunk_size=c.solver.chunk_size,
         solver_options={"tol": c.solver.tol, "max_iter": c.solver.max_iter, "seed": c.seed,
                         "block_size": c.solver.block_size, "basis_size": c.solver.basis_size,
-                        "progress": False})
+                        "mixed_precision": c.solver.mixed_precision, "progress": False})
     timings["problem"] = time.perf_counter() - start
 
     start = time.perf_counter()

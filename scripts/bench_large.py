@@ -177,19 +177,25 @@ def batched_vs_loop(N: int, p: int, alpha: float, seeds: int, device: str) -> di
 
 
 def big_run(N: int, p: int, alpha: float, k: int, tol: float, device: str,
-            data_dtype: str, slq_probes: int, slq_steps: int) -> dict:
-    """(2) The N=16000 target, in this process: time split, peak memory, residuals."""
+            data_dtype: str, slq_probes: int, slq_steps: int, precision: str = "mixed") -> dict:
+    """(2) The N=16000 target, in this process: time split, peak memory, residuals.
+
+    ``precision="mixed"`` runs the solver with ``mixed_precision`` (float32 products first,
+    float64 products to finish and for every reported residual); ``"float64"`` without it.
+    """
     from bbp_torch.density import lanczos_quadrature
 
     start = time.perf_counter()
     problem, t_problem = timed(lambda: make_problem(N, p, 1, alpha, 0.7, seed=0, device=device,
                                                     data_dtype=data_dtype), device)
     op, t_op = timed(lambda: HessianOperator(problem), device)
-    pairs, t_solve = timed(lambda: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
-                                                     max_iter=5000, progress=False), device)
+    pairs, t_solve = timed(lambda: bottom_eigenpairs(
+        op, k, solver="iterative", tol=tol, max_iter=5000, progress=False,
+        mixed_precision=precision == "mixed"), device)
     out = {
         "N": N, "p": p, "alpha": alpha, "M": problem.M, "k": k, "tol": tol,
-        "data_dtype": data_dtype, "device": device,
+        "data_dtype": data_dtype, "device": device, "precision": precision,
+        "phases": pairs.info["phases"],
         "problem_s": t_problem, "operator_setup_s": t_op, "solve_s": t_solve,
         "iterations": pairs.iterations, "n_products": pairs.info["n_products"],
         "block_size": pairs.info["block_size"], "basis_size": pairs.info["basis_size"],
@@ -213,7 +219,8 @@ def big_run(N: int, p: int, alpha: float, k: int, tol: float, device: str,
 def big_in_subprocess(args) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--big-only", "--device", args.device,
            "--big-N", str(args.big_N), "--big-tol", str(args.big_tol),
-           "--big-data-dtype", args.big_data_dtype, "--slq-probes", str(args.slq_probes),
+           "--big-data-dtype", args.big_data_dtype, "--big-precision", args.big_precision,
+           "--slq-probes", str(args.slq_probes),
            "--slq-steps", str(args.slq_steps)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
@@ -247,8 +254,11 @@ def _print_big(r: dict) -> None:
           "  (target: bottom pairs < 600 s)")
     print(f"  peak memory (ru_maxrss) {r['peak_rss_gb']:.2f} GB  (target < 8 GB)"
           + (f", peak CUDA {r['peak_cuda_gb']:.2f} GB" if "peak_cuda_gb" in r else ""))
-    print(f"  {r['iterations']} block steps of {r['block_size']} vectors "
-          f"({r['n_products']} products), basis {r['basis_size']}, converged={r['converged']}")
+    print(f"  {r['iterations']} block steps ({r['n_products']} products), basis "
+          f"{r['basis_size']}, converged={r['converged']}, precision {r['precision']}:")
+    for x in r["phases"]:
+        print(f"    {x['compute_dtype']} products: {x['iterations']} steps of {x['block_size']} "
+              f"vectors, {x['seconds']:.1f} s, to tol {x['tol']:g} (converged={x['converged']})")
     print("  eigenvalues   : " + " ".join(f"{x:.6f}" for x in r["values"]))
     print("  residuals     : " + " ".join(f"{x:.1e}" for x in r["residuals"]))
     print(f"  rel. residual : max {max(r['relative_residuals']):.1e} (tol {r['tol']:g}, "
@@ -272,6 +282,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--big-N", type=int, default=16000)
     parser.add_argument("--big-tol", type=float, default=1e-6)
     parser.add_argument("--big-data-dtype", default="float32")
+    parser.add_argument("--big-precision", choices=("mixed", "float64"), default="mixed",
+                        help="section 2: float32 products first, then float64 (mixed), or "
+                             "float64 products throughout")
     parser.add_argument("--slq-probes", type=int, default=0,
                         help="section 2: also time an SLQ density (0 = skip)")
     parser.add_argument("--slq-steps", type=int, default=60)
@@ -282,7 +295,7 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     if args.big_only:
         r = big_run(args.big_N, 4, 4.0, 8, args.big_tol, args.device, args.big_data_dtype,
-                    args.slq_probes, args.slq_steps)
+                    args.slq_probes, args.slq_steps, args.big_precision)
         print(json.dumps(r))
         return r
 
@@ -298,7 +311,8 @@ def main(argv=None) -> dict:
         _print_compare(r)
     if args.big:
         print(f"\n-- (2) target: N={args.big_N}, p=4, p*=1, alpha=4, k=8, X in "
-              f"{args.big_data_dtype}, tol={args.big_tol:g} (subprocess) --")
+              f"{args.big_data_dtype}, tol={args.big_tol:g}, {args.big_precision} products "
+              "(subprocess) --")
         results["big"] = r = big_in_subprocess(args)
         _print_big(r)
     if "3" not in skip:

@@ -137,6 +137,58 @@ def test_chunked_float32_product_matches_dense():
         assert float((HV - H @ V).abs().max()) < 1e-12 * float((H @ V).abs().max())
 
 
+def test_float32_compute_dtype_product_is_close_and_leaves_the_operator_alone():
+    problem = make_problem(120, 3, 1, 3.0, 0.7, seed=6, data_dtype="float32")
+    op = HessianOperator(problem)
+    low = op.with_compute_dtype(torch.float32)
+    V = torch.randn(360, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    exact, approx = op.matvec(V), low.matvec(V)
+    assert approx.dtype == torch.float64 and low.dtype == torch.float64
+    err = float((approx - exact).norm() / exact.norm())
+    assert 0 < err < 1e-5  # float32 arithmetic: close, but not float64-exact
+    assert op.compute_dtype == torch.float64
+    assert float((op.matvec(V) - op.dense() @ V).abs().max()) < 1e-12 * float(exact.abs().max())
+
+
+@pytest.mark.parametrize("kind", ["euclidean", "spherical"])
+def test_mixed_precision_finishes_in_float64(kind):
+    """Float32 products for the first phase, float64 for the second: float64 accuracy."""
+    problem = make_problem(200, 3, 1, 4.0, 0.7, seed=3, data_dtype="float32")
+    op = HessianOperator(problem, kind=kind)
+    dense = bottom_eigenpairs(op, 8, full_spectrum=False)
+    it = iterative_bottom(op, 8, tol=1e-10, mixed_precision=True)
+    phases = it.info["phases"]
+    assert [x["compute_dtype"] for x in phases] == ["float32", "float64"]
+    assert phases[0]["tol"] == 1e-6 and phases[1]["block_size"] >= 8
+    assert it.iterations == phases[0]["iterations"] + phases[1]["iterations"]
+    assert it.info["converged"] and max(it.info["relative_residuals"]) < 1e-9
+    scale = float(dense.values.abs().max())
+    assert float((it.values - dense.values).abs().max()) <= 1e-10 * scale
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+
+
+def test_mixed_precision_needs_the_hessian_operator():
+    with pytest.raises(ValueError, match="mixed_precision"):
+        iterative_bottom(torch.eye(300, dtype=torch.float64), 4, mixed_precision=True)
+
+
+def test_stall_steps_stops_an_iteration_that_no_longer_improves():
+    """An operator with noise in every product has a residual floor: stop there, say so."""
+    values = torch.linspace(0.0, 1.0, 400, dtype=torch.float64)
+    A = matrix_with_spectrum(values)
+    gen = torch.Generator().manual_seed(0)
+
+    def noisy(V):
+        return A @ V + 1e-4 * torch.randn(V.shape, generator=gen, dtype=V.dtype)
+
+    class Noisy:
+        shape, dtype, device = A.shape, A.dtype, A.device
+        matvec = staticmethod(noisy)
+
+    r = block_lanczos(Noisy(), 4, tol=1e-12, max_iter=2000, stall_steps=20)
+    assert r.info["stalled"] and not r.converged and r.iterations < 2000
+
+
 def test_iterative_memory_guard_names_field_and_fix():
     cfg = {"problem": {"N": 60000, "p": 4, "alpha": 4.0}, "solver": {"name": "iterative"}}
     with pytest.raises(ConfigError) as err:
@@ -180,9 +232,26 @@ def test_run_study_iterative_records_residuals_and_slq_density():
     m = result.record["metrics"]
     assert m["solver_used"] == "iterative" and m["iterations"] > 0
     assert len(m["residuals"]) == 6 and max(m["residuals"]) < 1e-6
+    assert m["solver_info"]["converged"] and len(m["solver_info"]["relative_residuals"]) == 6
+    assert m["solver_info"]["phases"][0]["compute_dtype"] == "float64"
     assert result.spectrum is None
     d = m["density"]
     assert d["method"] == "slq" and len(d["edges"]) == 31 and len(d["density"]) == 30
     assert d["n"] == 200 and d["probes"] == 3
     widths = [b - a for a, b in zip(d["edges"][:-1], d["edges"][1:], strict=True)]
     assert abs(sum(x * w for x, w in zip(d["density"], widths, strict=True)) - 1.0) < 1e-9
+
+
+def test_run_study_mixed_precision_records_both_phases():
+    from bbp_torch.study import run_study
+
+    cfg = {"problem": {"N": 150, "p": 2, "alpha": 3.0}, "device": "cpu", "theory": False,
+           "data_dtype": "float32",
+           "solver": {"name": "iterative", "k": 6, "tol": 1e-9, "mixed_precision": True},
+           "logging": {"progress": False}}
+    m = run_study(cfg).record["metrics"]
+    info = m["solver_info"]
+    assert info["mixed_precision"] and info["converged"]
+    assert [x["compute_dtype"] for x in info["phases"]] == ["float32", "float64"]
+    assert m["iterations"] == sum(x["iterations"] for x in info["phases"])
+    assert max(info["relative_residuals"]) < 1e-9
