@@ -18,6 +18,11 @@ Conventions
   the device, so a seed gives the same start on every device.
 * ``iterations`` counts block steps (one operator call on ``block_size`` vectors each);
   ``n_products`` counts single vectors the operator was applied to.
+* Mixed precision (:func:`iterative_bottom`, ``mixed_precision=True``): float32 products for the
+  bulk of the steps (on two CPU cores at N=16000, p=4: 0.75 s per block product against 1.25 s
+  in float64), then a float64 restart from the ``k`` Ritz vectors. The Lanczos basis and the
+  projected matrix stay float64 throughout; the float32 phase cannot go below a relative
+  residual of a few ``1e-7`` (its products' error), which is why it stops at ``1e-6``.
 """
 
 from __future__ import annotations
