@@ -65,6 +65,14 @@ def summary(record: dict, run_dir: Path | None = None) -> str:
     res = m.get("residuals") or []
     if res:
         lines.append(f"  max residual |Hv - lambda v| : {max(res):.2e}")
+    info = m.get("solver_info")
+    if info:
+        phases = ", ".join(f"{x['iterations']} on {x['compute_dtype']} products"
+                           for x in info.get("phases", []))
+        state = "converged" if info.get("converged") else "NOT converged"
+        worst = max(info.get("relative_residuals") or [0.0])
+        lines.append(f"  block Lanczos      : {m.get('iterations')} block steps ({phases}), "
+                     f"{state}, max relative residual {worst:.1e} (tol {info.get('tol'):g})")
     lines.append("  time               : " + ", ".join(
         f"{k} {v:.2f}s" for k, v in record["timings"].items()))
     if run_dir is not None:

@@ -249,9 +249,14 @@ def test_run_study_mixed_precision_records_both_phases():
            "data_dtype": "float32",
            "solver": {"name": "iterative", "k": 6, "tol": 1e-9, "mixed_precision": True},
            "logging": {"progress": False}}
-    m = run_study(cfg).record["metrics"]
+    result = run_study(cfg)
+    m = result.record["metrics"]
     info = m["solver_info"]
     assert info["mixed_precision"] and info["converged"]
     assert [x["compute_dtype"] for x in info["phases"]] == ["float32", "float64"]
     assert m["iterations"] == sum(x["iterations"] for x in info["phases"])
     assert max(info["relative_residuals"]) < 1e-9
+    from bbp_torch.cli import summary
+
+    text = summary(result.record)
+    assert "on float32 products" in text and "on float64 products), converged" in text
