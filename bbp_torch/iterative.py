@@ -160,6 +160,7 @@ def block_lanczos(
     start: torch.Tensor | None = None,
     progress: bool = False,
     stall_steps: int | None = None,
+    scale: float = 0.0,
 ) -> LanczosResult:
     """The ``k`` smallest eigenpairs of a symmetric operator by thick-restart block Lanczos.
 
@@ -169,7 +170,9 @@ def block_lanczos(
     Lanczos vectors. ``max_iter`` bounds the number of block steps. ``start`` (n, b) replaces the
     seeded random start block. Raises nothing on non-convergence: ``converged`` says so.
     ``stall_steps`` stops early (``info["stalled"]``) when the largest wanted residual has not
-    reached a new low for that many steps (the floor of an inexact operator).
+    reached a new low for that many steps (the floor of an inexact operator). ``scale`` is a
+    known lower bound on ``||H||_2`` (e.g. from an earlier run); the tolerance's scale starts
+    there.
     """
     apply, n, dtype, device = as_block_operator(op)
     if not 1 <= k <= n:
@@ -191,7 +194,7 @@ def block_lanczos(
     Q[:, :b], _ = torch.linalg.qr(V0)
 
     m = 0  # processed columns; Q[:, m:m+b] is the next block to apply the operator to
-    scale = 0.0
+    scale = float(scale)
     iterations = restarts = n_products = 0
     converged = False
     theta = S = res = None
@@ -296,7 +299,7 @@ def _phase_summary(r: LanczosResult, compute_dtype: torch.dtype, tol: float,
                    seconds: float) -> dict:
     return {"compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
             "iterations": r.iterations, "n_products": r.n_products, "restarts": r.restarts,
-            "block_size": r.block_size, "converged": r.converged,
+            "block_size": r.block_size, "converged": r.converged, "scale": r.scale,
             "stalled": bool(r.info.get("stalled", False)), "seconds": seconds}
 
 
@@ -339,7 +342,8 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
             steps_left = max(1, max_iter - first.iterations)
     t_phase = time.perf_counter()
     r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
-                      max_iter=steps_left, seed=seed, start=start_block, progress=progress)
+                      max_iter=steps_left, seed=seed, start=start_block, progress=progress,
+                      scale=first.scale if start_block is not None else 0.0)
     phases.append(_phase_summary(r, getattr(op, "compute_dtype", r.values.dtype), tol,
                                  time.perf_counter() - t_phase))
     t_solve = time.perf_counter() - start

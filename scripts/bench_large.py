@@ -225,10 +225,10 @@ def big_run(N: int, p: int, alpha: float, k: int, tol: float, device: str,
     return out
 
 
-def big_in_subprocess(args) -> dict:
+def big_in_subprocess(args, precision: str) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--big-only", "--device", args.device,
            "--big-N", str(args.big_N), "--big-tol", str(args.big_tol),
-           "--big-data-dtype", args.big_data_dtype, "--big-precision", args.big_precision,
+           "--big-data-dtype", args.big_data_dtype, "--big-precision", precision,
            "--slq-probes", str(args.slq_probes),
            "--slq-steps", str(args.slq_steps)]
     if args.threads:
@@ -298,9 +298,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--big-N", type=int, default=16000)
     parser.add_argument("--big-tol", type=float, default=1e-6)
     parser.add_argument("--big-data-dtype", default="float32")
-    parser.add_argument("--big-precision", choices=("mixed", "float64"), default="mixed",
-                        help="section 2: float32 products first, then float64 (mixed), or "
-                             "float64 products throughout")
+    parser.add_argument("--big-precision", choices=("mixed", "float64", "both"),
+                        default="mixed",
+                        help="section 2: float32 products first, then float64 (mixed), "
+                             "float64 products throughout, or both one after the other")
     parser.add_argument("--slq-probes", type=int, default=0,
                         help="section 2: also time an SLQ density (0 = skip)")
     parser.add_argument("--slq-steps", type=int, default=60)
@@ -329,8 +330,15 @@ def main(argv=None) -> dict:
         print(f"\n-- (2) target: N={args.big_N}, p=4, p*=1, alpha=4, k=8, X in "
               f"{args.big_data_dtype}, tol={args.big_tol:g}, {args.big_precision} products "
               "(subprocess) --")
-        results["big"] = r = big_in_subprocess(args)
-        _print_big(r)
+        precisions = ("mixed", "float64") if args.big_precision == "both" else (args.big_precision,)
+        for precision in precisions:
+            key = "big" if precision == precisions[0] else f"big_{precision}"
+            results[key] = r = big_in_subprocess(args, precision)
+            _print_big(r)
+        if len(precisions) == 2 and "solve_s" in results["big"]:
+            slow = results["big_float64"].get("solve_s", float("nan"))
+            print(f"  float64 products throughout / mixed precision: "
+                  f"{slow / results['big']['solve_s']:.2f} x the solve time")
     if "3" not in skip:
         Ns = (250, 500, 1000) if args.quick else (500, 1000, 2000, 4000)
         print(f"\n-- (3) scaling at fixed alpha=4, p=2, k=8, tol={args.tol:g} --")
