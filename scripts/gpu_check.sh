@@ -37,7 +37,8 @@ gpu_rc=$?
 if [ -z "${QUICK:-}" ]; then
   $PY -m pytest -q -p no:cacheprovider >"$OUT/pytest_all.txt" 2>&1
   all_rc=$?
-  $PY scripts/bench_large.py --device cuda --big --eigh-full --slq-probes 8 --json "$OUT/bench_large.json" \
+  $PY scripts/bench_large.py --device cuda --big --big-precision both --eigh-full --slq-probes 8 \
+    --json "$OUT/bench_large.json" \
     >"$OUT/bench_large.txt" 2>&1
   bench_rc=$?
   $PY -m bbp_torch device=cuda solver=auto problem.N=4000 problem.p=4 problem.alpha=4 \
@@ -57,7 +58,7 @@ echo "device      : $(cat "$OUT/device.txt")"
 echo "GPU tests   : rc=$gpu_rc  $(tail -n 1 "$OUT/pytest_gpu.txt")"
 [ "$all_rc" != skipped ] && echo "all tests   : rc=$all_rc  $(tail -n 1 "$OUT/pytest_all.txt")"
 echo "benchmarks  : rc=$bench_rc"
-grep -E "speed-up|eigenvalue difference|subspace overlap|problem generation|peak memory|block steps of|rel. residual|SLQ density|fitted exponents|eigenthings lanczos|ours \(|batched|FAILED|Error" \
+grep -E "speed-up|eigenvalue difference|subspace overlap|problem generation|peak memory|block steps \(|steps of|products throughout|at other tolerances|tol=1e-06|rel. residual|SLQ density|fitted exponents|eigenthings lanczos|ours \(|batched|FAILED|Error" \
   "$OUT/bench_large.txt" | sed 's/^ */  /'
 if [ "$cli_rc" != skipped ]; then
   echo "CLI job     : rc=$cli_rc  $(grep -E "solver.name=auto picked" "$OUT/cli.txt" | head -n 1)"
