@@ -213,12 +213,14 @@ def test_iterative_memory_guard_names_field_and_fix():
 
 @pytest.mark.gpu
 @cuda
-def test_cuda_iterative_matches_cpu():
+@pytest.mark.parametrize("mixed", [False, True])
+def test_cuda_iterative_matches_cpu(mixed):
     cpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32")
     gpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32", device="cuda")
     a = bottom_eigenpairs(HessianOperator(cpu), 8, solver="iterative", tol=1e-10)
-    b = bottom_eigenpairs(HessianOperator(gpu), 8, solver="iterative", tol=1e-10)
-    assert b.vectors.device.type == "cuda"
+    b = bottom_eigenpairs(HessianOperator(gpu), 8, solver="iterative", tol=1e-10,
+                          mixed_precision=mixed)
+    assert b.vectors.device.type == "cuda" and b.info["converged"]
     assert torch.allclose(a.values, b.values.cpu(), rtol=1e-8, atol=1e-10)
     assert subspace_overlap(a.vectors, b.vectors.cpu()) > 0.999
 
