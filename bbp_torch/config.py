@@ -210,6 +210,10 @@ def validate(cfg: DictConfig | dict | Config, device_memory_gb: float | None = N
     if s.block_size is not None and s.block_size < 1:
         _fail("solver.block_size", s.block_size, "must be positive",
               "Leave solver.block_size unset (4 on CPU, 16 on GPU) or set e.g. 4.")
+    if s.mixed_precision and s.name == "dense":
+        _fail("solver.mixed_precision", s.mixed_precision,
+              "mixed precision is a setting of the iterative solver; the dense one ignores it",
+              "Use solver=iterative (or solver=auto), or drop solver.mixed_precision.")
     block = s.block_size or 4
     if s.basis_size is not None and s.basis_size < s.k + 2 * block:
         _fail("solver.basis_size", s.basis_size,

@@ -51,6 +51,7 @@ def test_default_config_composes_and_validates():
         ("solver.name=magic", "solver.name"),
         ("solver.k=0", "solver.k"),
         ("problem.N=abc", "problem.N"),
+        ("solver.mixed_precision=true", "solver.mixed_precision"),
     ],
 )
 def test_validation_errors_name_the_field(override, field):
