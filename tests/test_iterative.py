@@ -250,9 +250,15 @@ def test_run_study_mixed_precision_records_both_phases():
 
     cfg = {"problem": {"N": 150, "p": 2, "alpha": 3.0}, "device": "cpu", "theory": False,
            "data_dtype": "float32",
-           "solver": {"name": "iterative", "k": 6, "tol": 1e-9, "mixed_precision": True},
-           "logging": {"progress": False}}
+           "solver": {"name": "iterative", "k": 6, "tol": 1e-9, "mixed_precision": True,
+                      "slq_probes": 3, "slq_steps": 30},
+           "logging": {"progress": False, "histogram_bins": 20}}
     result = run_study(cfg)
+    full = run_study(cfg | {"solver": cfg["solver"] | {"mixed_precision": False}})
+    low, high = result.record["metrics"]["density"], full.record["metrics"]["density"]
+    assert (low["compute_dtype"], high["compute_dtype"]) == ("float32", "float64")
+    assert max(abs(a - b) for a, b in zip(low["edges"], high["edges"], strict=True)) < 1e-5
+    assert max(abs(a - b) for a, b in zip(low["density"], high["density"], strict=True)) < 1e-6
     m = result.record["metrics"]
     info = m["solver_info"]
     assert info["mixed_precision"] and info["converged"]
