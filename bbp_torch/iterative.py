@@ -340,6 +340,8 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
             start_block = first.vectors
             block_size = max(k, block_size or 0)
             steps_left = max(1, max_iter - first.iterations)
+            if basis_size is not None:  # room for the wider block
+                basis_size = max(basis_size, k + 2 * block_size)
     t_phase = time.perf_counter()
     r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
                       max_iter=steps_left, seed=seed, start=start_block, progress=progress,

@@ -168,6 +168,15 @@ def test_mixed_precision_finishes_in_float64(kind):
     assert subspace_overlap(dense.vectors, it.vectors) > 0.999
 
 
+def test_mixed_precision_widens_a_small_basis_for_its_float64_block():
+    problem = make_problem(100, 2, 1, 4.0, 0.7, seed=1, data_dtype="float32")
+    op = HessianOperator(problem)
+    it = iterative_bottom(op, 8, tol=1e-9, block_size=2, basis_size=20, mixed_precision=True)
+    assert it.info["converged"] and it.info["basis_size"] == 8 + 2 * 8
+    dense = bottom_eigenpairs(op, 8, full_spectrum=False)
+    assert float((it.values - dense.values).abs().max()) <= 1e-8 * float(dense.values.abs().max())
+
+
 def test_mixed_precision_needs_the_hessian_operator():
     with pytest.raises(ValueError, match="mixed_precision"):
         iterative_bottom(torch.eye(300, dtype=torch.float64), 4, mixed_precision=True)
