@@ -21,7 +21,9 @@ def _orthonormal_rows(R: torch.Tensor) -> torch.Tensor:
     """Orthonormal basis (rows) of the row space of ``R`` (rows x N), each row of the same sign
     as the row of ``R`` it comes from (so channel decompositions see ``w_k``, not ``-w_k``)."""
     Q, upper = torch.linalg.qr(R.T)
-    return (Q * torch.sign(torch.diagonal(upper))).T
+    signs = torch.sign(torch.diagonal(upper))
+    signs[signs == 0] = 1.0  # a dependent row: keep QR's direction rather than zero it
+    return (Q * signs).T
 
 
 def overlap_matrix(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:

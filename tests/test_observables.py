@@ -123,3 +123,14 @@ def test_bbp_physics_above_and_below(seed):
     m_below = measure(*bottom(below), below.W, below.W_star)
     assert m_below["overlap"] < 0.5
     assert m_below["overlap_subspace"] < 0.25
+
+
+def test_zero_row_keeps_an_orthonormal_basis():
+    """A zero row (e.g. a dead unit) has an exact zero on R's diagonal: its basis row must not
+    become zero."""
+    from bbp_torch.observables import _orthonormal_rows
+
+    r = torch.randn(2, 30, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    Q = _orthonormal_rows(torch.cat([r, torch.zeros(1, 30, dtype=torch.float64)]))
+    assert float(Q.norm(dim=1).min()) > 0.999
+    assert float((Q[:2] @ r.T).diagonal().min()) > 0  # same sign as the rows they come from
