@@ -142,9 +142,11 @@ def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str | No
     SLQ run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X`` (at most 256 MiB)
     when ``data_dtype`` differs from ``dtype``.
     """
+    from bbp_torch.iterative import default_basis_size
+
     n = p * N
     block = block_size or 16  # the GPU default, the larger one
-    basis = basis_size or max(3 * k, k + 2 * block, k + 320)
+    basis = max(basis_size or default_basis_size(k, block, n), k + 2 * block)
     vectors = basis + 7 * block + 2 * k + slq_steps * slq_probes
     storage = data_dtype or dtype
     cast = 256 * 2**20 if storage != dtype else 0
@@ -214,7 +216,7 @@ def validate(cfg: DictConfig | dict | Config, device_memory_gb: float | None = N
         _fail("solver.mixed_precision", s.mixed_precision,
               "mixed precision is a setting of the iterative solver; the dense one ignores it",
               "Use solver=iterative (or solver=auto), or drop solver.mixed_precision.")
-    block = s.block_size or 4
+    block = _block_size(c)
     if s.basis_size is not None and s.basis_size < s.k + 2 * block:
         _fail("solver.basis_size", s.basis_size,
               f"the basis must hold k + 2 * block_size = {s.k + 2 * block} vectors",
@@ -233,12 +235,27 @@ def validate(cfg: DictConfig | dict | Config, device_memory_gb: float | None = N
     return c
 
 
+def _block_size(c: Config, widest: bool = False) -> int:
+    """The iterative solver's block size for this config (``widest``: of its mixed-precision
+    phases too), as :func:`bbp_torch.iterative.solver_block_size` resolves it."""
+    from bbp_torch.iterative import solver_block_size
+
+    device = c.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return solver_block_size(c.solver.block_size, device, c.hessian.kind, c.problem.p,
+                             c.solver.k, c.solver.mixed_precision and widest)
+
+
 def check_iterative_memory(c: Config, device_memory_gb: float | None = None) -> float:
     """Refuse a matrix-free run whose data and vectors will not fit; returns the estimate in GB."""
     pr, s = c.problem, c.solver
     M = max(1, round(pr.alpha * pr.N))
-    need = iterative_memory_gb(pr.N, pr.p, M, c.dtype, c.data_dtype, s.k, s.block_size,
-                               s.basis_size, s.slq_probes, s.slq_steps)
+    need = iterative_memory_gb(pr.N, pr.p, M, c.dtype, c.data_dtype, s.k,
+                               _block_size(c, widest=True), s.basis_size, s.slq_probes,
+                               s.slq_steps)
     limit = s.max_memory_gb
     if limit is None:
         total = device_memory_gb if device_memory_gb is not None else physical_memory_gb()

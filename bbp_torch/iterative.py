@@ -89,6 +89,18 @@ def default_block_size(device: torch.device | str = "cpu") -> int:
     return 4 if torch.device(device).type == "cpu" else 16
 
 
+def solver_block_size(block_size: int | None, device: torch.device | str, kind: str = "euclidean",
+                      p: int = 1, k: int = 1, mixed_precision: bool = False) -> int:
+    """The widest block :func:`iterative_bottom` will use: ``block_size`` or the device default;
+    at least ``p`` for the spherical Hessian (its ``p`` radial directions are exact null vectors
+    and a block must hold all of them); at least ``k`` with mixed precision (its float64 phase
+    restarts from the ``k`` Ritz vectors as one block)."""
+    b = block_size or default_block_size(device)
+    if block_size is None and kind == "spherical":
+        b = max(b, p)
+    return max(b, k) if mixed_precision else b
+
+
 def default_basis_size(k: int, block_size: int, n: int | None = None) -> int:
     """Largest basis before a thick restart: ``max(3k, k + 2 block, k + 320)``, at most ``n/2``.
 
@@ -322,8 +334,7 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
     from bbp_torch.spectrum import Eigenpairs, residual_norms
 
     if block_size is None and getattr(op, "kind", None) == "spherical":
-        # the p radial directions are exact null vectors: a block must hold all of them
-        block_size = max(default_block_size(op.device), op.p)
+        block_size = solver_block_size(None, op.device, "spherical", op.p)
     start = time.perf_counter()
     phases, first, start_block, steps_left = [], None, None, max_iter
     if mixed_precision:
@@ -338,7 +349,7 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
                                      time.perf_counter() - start))
         if not first.info.get("small_problem"):
             start_block = first.vectors
-            block_size = max(k, block_size or 0)
+            block_size = solver_block_size(block_size, op.device, k=k, mixed_precision=True)
             steps_left = max(1, max_iter - first.iterations)
             if basis_size is not None:  # room for the wider block
                 basis_size = max(basis_size, k + 2 * block_size)

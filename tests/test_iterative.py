@@ -220,6 +220,23 @@ def test_iterative_memory_guard_names_field_and_fix():
     assert validate(auto, device_memory_gb=24.0).solver.name == "auto"
 
 
+def test_basis_check_uses_the_block_the_solver_will_use():
+    """Spherical, p=6: the solver's block holds the 6 radial null vectors, so the config must
+    ask for room for that block, not for the CPU default of 4."""
+    from bbp_torch.study import run_study
+
+    cfg = {"problem": {"N": 100, "p": 6, "alpha": 3.0}, "hessian": {"kind": "spherical"},
+           "device": "cpu", "theory": False, "logging": {"progress": False},
+           "solver": {"name": "iterative", "k": 10, "basis_size": 18, "tol": 1e-8}}
+    with pytest.raises(ConfigError, match="k \\+ 2 \\* block_size = 22"):
+        validate(cfg)
+    cfg["solver"]["basis_size"] = 22
+    assert validate(cfg).solver.basis_size == 22
+    cfg["solver"]["basis_size"] = 60
+    m = run_study(cfg).record["metrics"]
+    assert m["solver_info"]["converged"] and m["solver_info"]["block_size"] == 6
+
+
 @pytest.mark.gpu
 @cuda
 @pytest.mark.parametrize("mixed", [False, True])
