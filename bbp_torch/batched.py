@@ -13,53 +13,28 @@ from __future__ import annotations
 
 import torch
 
-from bbp_torch.hessian import SampleWeights, _check_kind, _spherical_from_dense
+from bbp_torch.config import default_k, total_memory_gb
+from bbp_torch.hessian import dense_hessian
 from bbp_torch.model import Problem, make_problem, resolve_device, resolve_dtype
 from bbp_torch.observables import measure
 
 
 def batched_dense_hessian(problems: list[Problem], kind: str = "euclidean") -> torch.Tensor:
-    """``(S, pN, pN)`` closed-form Hessians of problems with equal ``(N, M, p)``.
+    """``(S, pN, pN)`` closed-form Hessians of problems with equal ``(N, M, p)``, stacked.
 
-    One batched product ``(X * c_kl)^T X / N`` per independent block ``k <= l``.
+    Each is :func:`bbp_torch.hessian.dense_hessian` (exactly symmetric blocks); the batching pays
+    off in the one batched ``eigh`` that follows, not in building ``H``.
     """
-    _check_kind(kind)
-    weights = [SampleWeights(pr) for pr in problems]
-    h = torch.stack([w.h for w in weights])  # (S, M, p)
-    beta = torch.stack([w.beta for w in weights])  # (S, M)
-    rank_one = torch.stack([w.rank_one for w in weights])  # (S, M)
-    X = torch.stack([pr.X for pr in problems]).to(h.dtype)  # (S, M, N)
-    S, _, p = h.shape
-    N = X.shape[2]
-    H = torch.empty(S, p * N, p * N, dtype=h.dtype, device=h.device)
-    for k in range(p):
-        for m in range(k, p):
-            c = rank_one * h[:, :, k] * h[:, :, m]
-            if k == m:
-                c = c + beta
-            block = torch.bmm((X * c[:, :, None]).transpose(1, 2), X) / N
-            H[:, k * N:(k + 1) * N, m * N:(m + 1) * N] = block
-            if m != k:
-                H[:, m * N:(m + 1) * N, k * N:(k + 1) * N] = block.transpose(1, 2)
-    if kind == "spherical":
-        for s, pr in enumerate(problems):
-            H[s] = _spherical_from_dense(H[s], pr, pr.W)
-    return H
+    return torch.stack([dense_hessian(pr, kind=kind) for pr in problems])
 
 
 def seeds_per_batch(N: int, p: int, M: int, itemsize: int, memory_gb: float) -> int:
-    """How many seeds fit: ``H``, its eigenvectors and ``eigh`` workspace (4 copies) and ``X``."""
+    """How many seeds fit: ``H`` built one seed at a time and stacked, its eigenvectors and the
+    ``eigh`` workspace (4 copies, one more than the one-seed path of
+    :func:`bbp_torch.config.dense_memory_gb`), and ``X`` with its weighted copy."""
     n = p * N
     per_seed = (4 * n * n + 2 * M * N) * itemsize
     return max(1, int(memory_gb * 1e9 // per_seed))
-
-
-def _memory_gb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory / 1e9
-    from bbp_torch.config import physical_memory_gb
-
-    return physical_memory_gb()
 
 
 def run_seeds(
@@ -85,8 +60,6 @@ def run_seeds(
     (all eigenvalues as a CPU tensor when ``full_spectrum``, else None).
     ``k`` defaults to ``max(8, p p* + 4)`` (at most ``pN``).
     """
-    from bbp_torch.config import default_k
-
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     seeds = [int(s) for s in seeds]
@@ -95,7 +68,7 @@ def run_seeds(
     if not 1 <= k <= n:
         raise ValueError(f"k={k} must be between 1 and p*N={n}.")
     if batch_size is None:
-        budget = 0.8 * _memory_gb(device) if max_memory_gb is None else max_memory_gb
+        budget = 0.8 * total_memory_gb(str(device)) if max_memory_gb is None else max_memory_gb
         M = max(1, round(alpha * N))
         batch_size = seeds_per_batch(N, p, M, torch.finfo(dtype).bits // 8, budget)
     out = []

@@ -121,6 +121,19 @@ def physical_memory_gb() -> float:
         return 16.0
 
 
+def total_memory_gb(device: str) -> float:
+    """Total memory of the device a run will use (``auto``: CUDA when present), in GB."""
+    if device == "cpu":
+        return physical_memory_gb()
+    import torch
+
+    if device == "auto":
+        if not torch.cuda.is_available():
+            return physical_memory_gb()
+        device = "cuda"
+    return torch.cuda.get_device_properties(torch.device(device)).total_memory / 1e9
+
+
 def dense_memory_gb(N: int, p: int, M: int, dtype: str, full_spectrum: bool) -> float:
     """Peak memory of the dense path: ``H``, its factorisation workspace and the data.
 
@@ -258,7 +271,8 @@ def check_iterative_memory(c: Config, device_memory_gb: float | None = None) -> 
                                s.slq_steps)
     limit = s.max_memory_gb
     if limit is None:
-        total = device_memory_gb if device_memory_gb is not None else physical_memory_gb()
+        total = (device_memory_gb if device_memory_gb is not None
+                 else total_memory_gb(c.device))
         limit = 0.8 * total
     if need > limit:
         storage = c.data_dtype or c.dtype
@@ -281,7 +295,8 @@ def check_dense_memory(c: Config, device_memory_gb: float | None = None) -> floa
     need = dense_memory_gb(pr.N, pr.p, M, c.dtype, c.solver.full_spectrum)
     limit = c.solver.max_memory_gb
     if limit is None:
-        total = device_memory_gb if device_memory_gb is not None else physical_memory_gb()
+        total = (device_memory_gb if device_memory_gb is not None
+                 else total_memory_gb(c.device))
         limit = 0.8 * total
     if need > limit:
         raise ConfigError(

@@ -45,6 +45,11 @@ def test_batch_size_from_memory():
     assert seeds_per_batch(100, 2, 300, 8, memory_gb=1.0) == int(1e9 // per_seed)
     out = run_seeds(20, 1, 1, 2.0, 1.0, range(3), max_memory_gb=1e-5)  # one seed per batch
     assert len(out) == 3
+    assert seeds_per_batch(20, 1, 40, 8, memory_gb=1e-5) == 1
+    together = run_seeds(20, 1, 1, 2.0, 1.0, range(3), batch_size=3)
+    for x, y in zip(out, together, strict=True):
+        assert x["seed"] == y["seed"]
+        assert abs(x["metrics"]["lambda_min"] - y["metrics"]["lambda_min"]) < 1e-12
 
 
 @pytest.mark.gpu
