@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bbp_torch.sweeps import _duration
+
 # Seconds of one run on one core: a fixed cost plus the dense eigensolve, ~ (pN)^3.
 RUN_OVERHEAD_S = {"cli": 0.6, "inprocess": 0.05}
 EIGH_S_PER_DIM3 = 1.5e-10
@@ -203,11 +205,6 @@ def run_point(args: tuple[dict, str]) -> str:
     return "ok"
 
 
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s"
-
-
 def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path) -> Path:
     """Run the grid of preset ``name`` in ``executor``; returns its folder of records."""
     folder = Path(runs_root) / name
@@ -273,14 +270,17 @@ def density_task(args: tuple) -> np.ndarray:
 
 
 def threshold_task(args: tuple) -> tuple[float, str]:
-    """``(alpha_BBP, transition type)`` for ``(p, p*, a)``; ``(nan, "error")`` if it fails."""
-    from bbp_torch import theory
+    """``(alpha_BBP, transition type)`` for ``(p, p*, a)``; ``(nan, "error")`` if it fails.
+
+    A theory failure at one grid point must not lose the figure (:func:`theory_at_init`).
+    """
+    from bbp_torch.training import theory_at_init
 
     p, p_star, a = args
-    try:
-        return theory.alpha_bbp(p, p_star, a), theory.transition_type(p, p_star, a)
-    except Exception:  # a theory failure at one grid point must not lose the figure
+    result = theory_at_init(p, p_star, a)
+    if "error" in result:
         return math.nan, "error"
+    return result["alpha_bbp"], result["transition_type"]
 
 
 def estimator_limits_task(args: tuple) -> tuple[float, float]:

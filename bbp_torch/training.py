@@ -395,15 +395,18 @@ class TrainResult:
     trajectory: Trajectory
 
 
-def theory_at_init(p: int, p_star: int, a: float) -> dict | None:
-    """``alpha_BBP`` and the transition type from :mod:`bbp_torch.theory`, when available."""
-    try:
-        from bbp_torch import theory
+def theory_at_init(p: int, p_star: int, a: float) -> dict:
+    """``alpha_BBP`` and the transition type at N = infinity (:mod:`bbp_torch.theory`).
 
+    Returns ``{"alpha_bbp", "transition_type"}``; when the theory fails for ``(p, p*, a)``,
+    ``{"alpha_bbp": None, "error": "<type>: <message>"}``, so that a caller keeps its run or
+    its figure. The one place where the figures and the training records ask for the threshold.
+    """
+    from bbp_torch import theory
+
+    try:
         return {"alpha_bbp": float(theory.alpha_bbp(p, p_star, a)),
                 "transition_type": theory.transition_type(p, p_star, a)}
-    except (ImportError, AttributeError):
-        return None
     except Exception as err:  # the theory does not cover this case: say so, keep the run
         return {"alpha_bbp": None, "error": f"{type(err).__name__}: {err}"}
 
@@ -417,8 +420,7 @@ def run_training(cfg) -> TrainResult:
     Hessian was not computed), ``init`` (the observables of the Hessian at the *random*
     initialization, :func:`bbp_torch.observables.measure`, plus the student's overlap and
     generalization error there and, for ``train.init=spectral``, after the warm start, which is
-    built from that Hessian), ``theory`` (``alpha_bbp`` and ``transition_type`` at N = infinity,
-    or None).
+    built from that Hessian), ``theory`` (:func:`theory_at_init`, or None when ``theory=false``).
     """
     rc = cfg if isinstance(cfg, TrainRunConfig) else validate_train(cfg)
     c, t = rc.core, rc.train

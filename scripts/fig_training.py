@@ -25,6 +25,7 @@ import torch
 
 from bbp_torch import plots
 from bbp_torch.results import RECORD_NAME, load_table, read_record, write_record
+from bbp_torch.training import run_training, theory_at_init
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = {
@@ -42,8 +43,6 @@ QUICK = {
 
 def run_quick(out_root: Path) -> Path:
     """Run the ``QUICK`` grid in-process; one ``record.json`` per run. Returns the sweep dir."""
-    from bbp_torch.training import run_training
-
     torch.set_num_threads(1)  # tiny problems: threads only add overhead
     sweep = out_root / QUICK["name"]
     start, done = time.perf_counter(), 0
@@ -65,15 +64,6 @@ def run_quick(out_root: Path) -> Path:
                         done += 1
     print(f"quick sweep: {done} runs in {time.perf_counter() - start:.0f}s into {sweep}")
     return sweep
-
-
-def theory_alpha_bbp(p: int, p_star: int, a: float) -> float | None:
-    try:
-        from bbp_torch.theory import alpha_bbp
-
-        return float(alpha_bbp(p, p_star, a))
-    except Exception:  # theory absent or not covering this case: no marker
-        return None
 
 
 def success_table(table):
@@ -133,7 +123,7 @@ def _alpha_bbp(table, p, a, p_star) -> float | None:
         values = rows[col].dropna()
         if len(values):
             return float(values.iloc[0])
-    return theory_alpha_bbp(int(p), p_star, float(a))
+    return theory_at_init(int(p), p_star, float(a))["alpha_bbp"]  # None (no marker) on failure
 
 
 def main(argv=None) -> list[Path]:

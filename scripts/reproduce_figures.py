@@ -52,7 +52,7 @@ from bbp_torch.figure_runs import (
     spectrum_task,
     threshold_task,
 )
-from bbp_torch.results import load_table
+from bbp_torch.results import load_table, write_json_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5")
@@ -154,7 +154,7 @@ def _curve(avg, mask, column: str = "mean"):
     return sub["config.problem.alpha"].to_numpy(), sub[column].to_numpy(), sub["sem"].to_numpy()
 
 
-def _samples(table, mask_keys: dict, metric: str = "metrics.overlap", square: bool = False):
+def _samples(table, mask_keys: dict, metric: str = "metrics.overlap"):
     """``(alphas, [per-seed values at each alpha])`` of the rows matching ``mask_keys``."""
     sub = table
     for key, value in mask_keys.items():
@@ -163,15 +163,14 @@ def _samples(table, mask_keys: dict, metric: str = "metrics.overlap", square: bo
     values = []
     for alpha in alphas:
         v = sub[np.isclose(sub["config.problem.alpha"].astype(float), alpha)][metric]
-        v = v.astype(float).to_numpy()
-        values.append(v**2 if square else v)
+        values.append(v.astype(float).to_numpy())
     return alphas, values
 
 
 def estimates(table, mask_keys: dict, n_boot: int) -> dict:
     """Crossing and alpha_0 estimates (with bootstrap errors over seeds) for one curve."""
     alphas, m = _samples(table, mask_keys)
-    _, m2 = _samples(table, mask_keys, square=True)
+    m2 = [v**2 for v in m]
     if len(alphas) < 2:
         return {"crossing": math.nan, "crossing_err": math.nan, "alpha0": math.nan,
                 "alpha0_err": math.nan}
@@ -603,19 +602,11 @@ def main(argv=None) -> int:
         summary_path = ctx.out / f"summary_{ctx.mode}.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         summary.update(ctx.summary)  # --only redraws some figures; keep the others' numbers
-        summary_path.write_text(json.dumps(summary, indent=2, default=_json_default))
+        write_json_atomic(summary_path, summary)
     print(f"figures: {', '.join(str(p) for p in saver.saved if p.suffix == '.png')}")
     print(f"summary: {summary_path}; tensorboard --logdir {ctx.out / 'tensorboard'}")
     print(f"total {time.time() - start:.1f}s")
     return 0
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 script end to end in its smallest mode."""
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bbp_torch import theory
 from bbp_torch.estimators import (
     bootstrap,
     crossing_alpha,
@@ -20,6 +22,7 @@ from bbp_torch.estimators import (
     theory_crossing,
 )
 from bbp_torch.figure_runs import filter_to_grid, grid_points, preset_grid, sweep_command
+from bbp_torch.results import read_record
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "reproduce_figures.py"
 
@@ -94,8 +97,6 @@ def test_seed_average_and_bootstrap():
 
 
 def test_estimators_at_infinite_size_follow_the_theory():
-    from bbp_torch import theory
-
     # Discontinuous (p=2, a=1.5): the overlap jumps above 0.3 at alpha_BBP.
     assert theory_crossing(2, 1, 1.5, 0.3) == pytest.approx(theory.alpha_bbp(2, 1, 1.5))
     # Continuous (p=2, a=0.7): the crossing lies above alpha_BBP, where m = level.
@@ -148,6 +149,28 @@ def test_reproduce_figures_smoke_writes_every_figure(tmp_path):
     assert (out / "summary_smoke.json").exists()
     records = list((out / "runs").rglob("record.json"))
     assert len(records) == 24 + 40 + 48
+    assert all(read_record(path)["status"] == "ok" for path in records)  # no failed run
+
+    # The numbers of the summary are the ones the figures were drawn from.
+    summary = json.loads((out / "summary_smoke.json").read_text())
+    assert (summary["mode"], summary["runner"], summary["jobs"]) == ("smoke", "inprocess", 1)
+    assert set(summary["timings_s"]) == {"fig1", "fig2", "fig3", "fig4", "fig5"}
+    for a in (0.7, 1.5):
+        assert summary["fig1"][str(a)]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 1, a))
+        assert summary["fig1"][str(a)]["transition"] == theory.transition_type(2, 1, a)
+    assert summary["fig1"]["0.7"]["transition"] == "continuous"
+    assert summary["fig1"]["1.5"]["transition"] == "discontinuous"
+    assert len(summary["fig2"]) == 4
+    for case in summary["fig2"]:
+        assert case["edge"] == pytest.approx(theory.edge(2, 1, case["a"], case["alpha"]))
+    curve = summary["fig3"]["theory"]["0.7"]
+    assert curve["p"] == [1, 2, 4] and curve["p_inf"] == pytest.approx(0.85)
+    assert curve["alpha_bbp"] == pytest.approx([theory.alpha_bbp(p, 1, 0.7) for p in (1, 2, 4)])
+    assert curve["type"] == [theory.transition_type(p, 1, 0.7) for p in (1, 2, 4)]
+    assert len(summary["fig3"]["finite_N"]) == 4  # a in (0.7, 1.5) x p in (1, 2), N=60
+    assert set(summary["fig4"]) == {"0.7", "1.5", "alpha0_vs_p"}
+    assert summary["fig4"]["0.7"]["N"] == [40, 80]
+    assert summary["fig5"]["errors"] == 0
 
     # A second call resumes: every run is skipped, only the figures are redrawn.
     before = {p: p.stat().st_mtime_ns for p in records}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bbp_torch.config import ConfigError
-from bbp_torch.hessian import gradient
+from bbp_torch.hessian import dense_hessian, gradient
 from bbp_torch.model import make_problem
 from bbp_torch.training import (
     Tracker,
@@ -49,6 +49,24 @@ def test_gd_decreases_the_loss():
     assert all(b <= a for a, b in zip(loss[:-1], loss[1:], strict=True))  # small steps
     assert loss[-1] < 0.5 * loss[0]
     assert float(problem.loss(traj.W)) / problem.M == pytest.approx(loss[-1], rel=1e-12)
+    # Independently of Problem.loss and of the closed-form gradient: the per-sample loss
+    # 1/2 mean_mu (y - yhat)^2 / (a + y) written out by hand, and 200 steps replayed with the
+    # autograd gradient and the natural step eta = lr * p * N / M.
+    X, y, N, M = problem.X, problem.y, problem.N, problem.M
+
+    def loss_by_hand(W):
+        yhat = ((X @ W.T) / N**0.5).pow(2).mean(dim=1)
+        return 0.5 * ((y - yhat).pow(2) / (0.7 + y)).sum()
+
+    assert float(loss_by_hand(problem.W)) / M == pytest.approx(loss[0], rel=1e-10)
+    assert float(loss_by_hand(traj.W)) / M == pytest.approx(loss[-1], rel=1e-10)
+    eta = 0.05 * 2 * N / M
+    W = problem.W.clone()
+    for _ in range(200):
+        W = W.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_by_hand(W), W)
+        W = W.detach() - eta * grad
+    assert torch.allclose(traj.W, W, rtol=1e-9, atol=1e-10)
 
 
 def test_spherical_gd_keeps_every_norm():
@@ -132,6 +150,13 @@ def test_run_record_holds_the_series_and_the_time_dependent_hessian():
     assert series["step"] == [0, 50, 100, 150, 200]
     assert [x is not None for x in series["lambda_min"]] == [True, False, True, False, True]
     assert series["lambda_min"][0] == pytest.approx(m["init"]["lambda_min"], rel=1e-12)
+    # Independently of the cached eigenpairs at init: the full spectrum of the dense Euclidean
+    # Hessian (the default hessian.kind) of the same initial problem, rebuilt from the config.
+    problem = make_problem(40, 2, 1, 3.0, 0.7, seed=0)
+    spectrum = torch.linalg.eigvalsh(dense_hessian(problem))
+    assert series["lambda_min"][0] == pytest.approx(float(spectrum[0]), rel=1e-9, abs=1e-12)
+    assert record["config"]["hessian"]["kind"] == "euclidean"
+    assert series["train_loss"][0] == pytest.approx(float(problem.loss()) / problem.M, rel=1e-12)
     assert m["steps"] == 200 or m["stop_reason"] in ("gen_tol", "loss_tol")
     assert record["config"]["train"]["hessian_every"] == 100
     assert m["eta"] == pytest.approx(0.1 * 2 / 3.0)
