@@ -120,21 +120,24 @@ def lanczos_quadrature(op, probes: int = 8, steps: int = 60, seed: int = 0,
     betas = torch.zeros(steps, probes, dtype=torch.float64)
     lengths = np.full(probes, steps)
     active = torch.ones(probes, dtype=torch.bool, device=device)
-    basis = (torch.empty(steps, n, probes, dtype=dtype, device=device) if reorthogonalize
+    # (probes, steps, n): one batch of earlier vectors per probe, for batched products
+    basis = (torch.empty(probes, steps, n, dtype=dtype, device=device) if reorthogonalize
              else None)
     scale = 0.0
     n_products = 0
     for j in range(steps):
         if basis is not None:
-            basis[j] = q
+            basis[:, j] = q.T
         w = apply(q).to(dtype)
         n_products += probes
         alpha = (q * w).sum(dim=0)
         w = w - alpha * q - beta_prev * q_prev
         if basis is not None:
-            Qs = basis[:j + 1]  # (j + 1, n, probes)
+            Qs = basis[:, :j + 1]  # (probes, j + 1, n)
+            wt = w.T[:, None, :]  # (probes, 1, n)
             for _ in range(2):
-                w = w - torch.einsum("jnp,jp->np", Qs, torch.einsum("jnp,np->jp", Qs, w))
+                wt = wt - torch.bmm(torch.bmm(wt, Qs.transpose(1, 2)), Qs)
+            w = wt[:, 0, :].T
         beta = w.norm(dim=0)
         alphas[j] = alpha.double().cpu()
         betas[j] = beta.double().cpu()

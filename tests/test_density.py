@@ -62,6 +62,11 @@ def test_slq_matches_dense_histogram(kind):
     assert (np.abs(slq - dense) * np.diff(edges)).sum() < 0.25  # L1 distance of densities
     e3, d3 = slq_density(op, bins=40, probes=8, steps=60, seed=0)
     assert len(e3) == 41 and len(d3) == 40
+    # the same probes give the same quadrature: slq_density is its broadened histogram
+    e4, d4 = quad.histogram(bins=40, sigma=None)
+    assert np.allclose(e3, e4) and np.allclose(d3, d4)
+    assert (np.abs(d3 - np.interp(0.5 * (e3[1:] + e3[:-1]), 0.5 * (edges[1:] + edges[:-1]),
+                                  dense)) * np.diff(e3)).sum() < 0.3
     assert quad.n_products == 8 * 60
 
 
