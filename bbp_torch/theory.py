@@ -486,8 +486,12 @@ def edge_kind(p, p_star, a, alpha) -> str:
     return "square-root" if _theory(p, p_star, a).edge_g(alpha) > G_POLE else "smooth"
 
 
-def _teacher(p, p_star, a, alpha):
-    """(lt*, m^2) of the teacher outlier, rescaled units; None for alpha <= alpha_BBP."""
+@lru_cache(maxsize=1024)
+def _teacher(p: float, p_star: float, a: float, alpha: float):
+    """(lt*, m^2) of the teacher outlier, rescaled units; None for alpha <= alpha_BBP.
+
+    Cached: ``outlier`` and ``overlap`` share one solve. Callers pass the floats of ``_check``.
+    """
     if alpha <= _alpha_bbp_and_gedge(p, p_star, a)[0]:
         return None
     th = _theory(p, p_star, a)

@@ -57,7 +57,8 @@ def format_table(rows, p_star: float) -> str:
              f"(limit p -> inf: p*(a+1)/2; pole: closed form at g = -p/2, exact when "
              f"discontinuous; large-p: to O(1/p^2))"]
     for a in sorted({r["a"] for r in rows}):
-        lines.append(f"\na = {a:g}   (p -> inf limit {p_star * (a + 1) / 2:.6f})")
+        limit = theory.alpha_bbp_large_p(math.inf, p_star, a)
+        lines.append(f"\na = {a:g}   (p -> inf limit {limit:.6f})")
         lines.append(f"{'p':>6} {'alpha_BBP':>12} {'transition':>14} {'alpha_pole':>12} "
                      f"{'large-p':>12}")
         for r in (r for r in rows if r["a"] == a):
@@ -153,7 +154,7 @@ def run_curves(args) -> dict:
         "transition_type": theory.transition_type(p, p_star, a),
         "alpha_bbp_pole": theory.alpha_bbp_pole(p, p_star, a),
         "alpha_bbp_large_p": theory.alpha_bbp_large_p(p, p_star, a),
-        "alpha_bbp_p_inf": p_star * (a + 1) / 2,
+        "alpha_bbp_p_inf": theory.alpha_bbp_large_p(math.inf, p_star, a),
         "critical_a": None if math.isinf(p) else theory.critical_a(p, p_star),
         "units": "eigenvalues of H (lambda_*), of pH (*_rescaled); density in H units "
                  "(pH for p = inf)",

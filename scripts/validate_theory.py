@@ -86,13 +86,18 @@ def _with_step(h, fn):
     old = theory.H_STEP
     try:
         theory.H_STEP = h
-        theory._theory.cache_clear()
-        theory._alpha_bbp_and_gedge.cache_clear()
+        _clear_theory_caches()
         return fn()
     finally:
         theory.H_STEP = old
-        theory._theory.cache_clear()
-        theory._alpha_bbp_and_gedge.cache_clear()
+        _clear_theory_caches()
+
+
+def _clear_theory_caches():
+    """Forget every cached solve (they depend on theory.H_STEP)."""
+    theory._theory.cache_clear()
+    theory._alpha_bbp_and_gedge.cache_clear()
+    theory._teacher.cache_clear()
 
 
 def convergence():
@@ -159,33 +164,18 @@ def masses():
 
 
 def simulations(seeds: int):
-    import torch
-
-    from bbp_torch.hessian import dense_hessian
-    from bbp_torch.model import make_problem
+    from bbp_torch.channels import channel_resolvents, eigenpairs, ks_distance
     from bbp_torch.observables import student_overlap, teacher_overlap
 
     def eig(N, p, alpha, a, seed, vectors=False):
-        pr = make_problem(N, p, 1, alpha, a, seed=seed)
-        H = dense_hessian(pr)
-        if vectors:
-            v, V = torch.linalg.eigh(H)
-            return pr, v.numpy(), V
-        return pr, torch.linalg.eigvalsh(H).numpy(), None
+        return eigenpairs(N, p, 1, alpha, a, seed, vectors)
 
     section("7a. channel resolvents at z below the spectrum: sim/theory - 1 (N = 800)")
-    import importlib.util
-    import pathlib
-
-    spec = importlib.util.spec_from_file_location(
-        "tvs", pathlib.Path(__file__).parents[1] / "tests" / "test_theory_vs_simulation.py")
-    tvs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tvs)
     for p, a, alpha, z in [(3, 0.7, 2.0, -2.0), (2, 1.5, 2.0, -3.0)]:
         sims = []
         for seed in range(seeds):
             pr, v, V = eig(800, p, alpha, a, seed, True)
-            sims.append(tvs._channel_resolvents(pr, v, V, z))
+            sims.append(channel_resolvents(pr, v, V, z))
         cells = []
         for ch in theory.CHANNELS:
             sim = np.array([s[ch] for s in sims])
@@ -197,7 +187,7 @@ def simulations(seeds: int):
     for a in (0.7, 1.5):
         for N in (300, 600):
             eigs = np.concatenate([eig(N, 2, 2.0, a, s)[1] for s in range(4)])
-            ks = tvs._ks_distance(eigs, 2, 1, a, 2.0)
+            ks = ks_distance(eigs, 2, 1, a, 2.0)
             print(f"p=2 a={a} alpha=2 N={N}: KS = {ks:.4f} (iid 99% level "
                   f"{1.63 / math.sqrt(len(eigs)):.4f})")
 

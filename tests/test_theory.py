@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -290,6 +289,21 @@ def test_lagrange_multiplier_closed_form():
     assert theory.lagrange_multiplier(2, 1, 0.7, 2.0) > 0
 
 
+def test_lagrange_multiplier_matches_simulation():
+    """mu_k = w_k . grad_k L / N (H units, as ``hessian.lagrange_multipliers``) at N = 400.
+
+    Theory 2.624 (p = 2, p* = 1, a = 0.7, alpha = 2). One seed fluctuates by ~12 % (sd of
+    the mean over units, measured over 128 seeds); the mean of 24 seeds has sd ~2.5 % and is
+    measured at -1.0 %. Tolerance 8 %: a factor 2 (e.g. the rescaled value) or a sign fails.
+    """
+    from bbp_torch.hessian import lagrange_multipliers
+    from bbp_torch.model import make_problem
+
+    mu = np.mean([float(lagrange_multipliers(make_problem(400, 2, 1, 2.0, 0.7, seed=s)).mean())
+                  for s in range(24)])
+    assert mu == pytest.approx(theory.lagrange_multiplier(2, 1, 0.7, 2.0), rel=0.08)
+
+
 # ----------------------------------------------------------------------------- interface
 
 
@@ -322,15 +336,22 @@ def test_p_infinity_requires_rescaled():
             f(math.inf, 1, 1.0, 2.0, *extra)
 
 
-def test_each_point_is_fast():
-    """A new (p, p*, a) costs well under a second; further points are milliseconds."""
-    start = time.perf_counter()
+def test_further_points_reuse_the_cached_solve():
+    """A new (p, p*, a) is solved once; further alphas reuse the cached quadrature and
+    threshold, and outlier/overlap at one alpha share one teacher solve (no wall-clock
+    asserts: the machines are shared)."""
     theory.alpha_bbp(5, 2, 0.37)
     theory.transition_type(5, 2, 0.37)
-    assert time.perf_counter() - start < 1.0
-    start = time.perf_counter()
+    caches = (theory._theory, theory._alpha_bbp_and_gedge, theory._teacher)
+    before = [c.cache_info() for c in caches]
     for alpha in (1.0, 2.0, 3.0):
         theory.overlap(5, 2, 0.37, alpha)
         theory.edge(5, 2, 0.37, alpha)
         theory.outlier(5, 2, 0.37, alpha)
-    assert time.perf_counter() - start < 0.5
+    after = [c.cache_info() for c in caches]
+    for b, c in zip(before[:2], after[:2], strict=True):
+        assert c.misses == b.misses
+        assert c.hits > b.hits
+    # each alpha: overlap solves the teacher root (a miss), outlier reuses it (a hit)
+    assert after[2].misses - before[2].misses <= 3
+    assert after[2].hits - before[2].hits >= 3

@@ -13,11 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
-import torch
 
 from bbp_torch import theory
-from bbp_torch.hessian import dense_hessian
-from bbp_torch.model import make_problem
+from bbp_torch.channels import channel_resolvents, eigenpairs, ks_distance
 from bbp_torch.observables import student_overlap, subspace_overlap, teacher_overlap
 
 P, P_STAR = 2, 1
@@ -26,62 +24,8 @@ A_CONT, A_DISC = 0.7, 1.5  # continuous / discontinuous transition at p = 2, p* 
 
 @lru_cache(maxsize=64)
 def _eig(N, p, p_star, alpha, a, seed, vectors=False):
-    problem = make_problem(N, p, p_star, alpha, a, seed=seed)
-    H = dense_hessian(problem)
-    if vectors:
-        values, vecs = torch.linalg.eigh(H)
-        return problem, values.numpy(), vecs
-    return problem, torch.linalg.eigvalsh(H).numpy(), None
-
-
-def _orthonormal_rows(R: torch.Tensor) -> np.ndarray:
-    """Orthonormal rows spanning R's rows, with signs matching R (diag of the QR factor > 0)."""
-    Q, Rf = torch.linalg.qr(R.T)
-    return (Q * torch.sign(torch.diagonal(Rf))).T.numpy()
-
-
-def _channel_matrices(p: int) -> dict[str, list[np.ndarray]]:
-    """Orthonormal (Frobenius) bases of the trace / symmetric traceless / antisymmetric p x p."""
-    out = {"trace": [np.eye(p) / np.sqrt(p)], "symmetric": [], "antisymmetric": []}
-    for k in range(p):
-        for m in range(k + 1, p):
-            E = np.zeros((p, p))
-            E[k, m] = 1
-            out["symmetric"].append((E + E.T) / np.sqrt(2))
-            out["antisymmetric"].append((E - E.T) / np.sqrt(2))
-    for k in range(p - 1):
-        d = np.zeros(p)
-        d[: k + 1] = 1
-        d[k + 1] = -(k + 1)
-        out["symmetric"].append(np.diag(d / np.linalg.norm(d)))
-    return out
-
-
-def _channel_resolvents(problem, values, vecs, z) -> dict[str, float]:
-    """Mean of v^T (z - H)^-1 v over each channel's orthonormal basis, from the eigenpairs."""
-    p, N = problem.p, problem.N
-    V = vecs.numpy()
-    weights = 1 / (z - values)
-
-    def quad(v):
-        c = V.T @ v
-        return float(c @ (weights * c))
-
-    out = {"bulk": float(np.mean(weights))}
-    Qt = _orthonormal_rows(problem.W_star)
-    vals = []
-    for k in range(p):
-        for row in Qt:
-            v = np.zeros(p * N)
-            v[k * N:(k + 1) * N] = row
-            vals.append(quad(v))
-    out["teacher"] = float(np.mean(vals))
-    Qs = _orthonormal_rows(problem.W)
-    for name, mats in _channel_matrices(p).items():
-        if mats:
-            out[name] = float(np.mean([quad(np.concatenate([M[k] @ Qs for k in range(p)]))
-                                       for M in mats]))
-    return out
+    """``channels.eigenpairs``, cached: several tests reuse the same spectra."""
+    return eigenpairs(N, p, p_star, alpha, a, seed, vectors)
 
 
 def test_channel_resolvents_match_theory():
@@ -95,22 +39,11 @@ def test_channel_resolvents_match_theory():
     sims = []
     for seed in range(2):
         problem, values, vecs = _eig(N, P, P_STAR, alpha, A_DISC, seed, vectors=True)
-        sims.append(_channel_resolvents(problem, values, vecs, z))
+        sims.append(channel_resolvents(problem, values, vecs, z))
     for channel in theory.CHANNELS:
         sim = np.mean([s[channel] for s in sims])
         th = theory.channel_resolvent(P, P_STAR, A_DISC, alpha, z, channel)
         assert abs(sim / th - 1) < 0.05, (channel, sim, th)
-
-
-def _ks_distance(eigs, p, p_star, a, alpha):
-    """sup |ECDF - theory CDF| over [edge, 99.5 % quantile] (the tail beyond is not resolved)."""
-    eigs = np.sort(eigs)
-    lo = theory.edge(p, p_star, a, alpha) - 0.02
-    lam = np.linspace(lo, np.quantile(eigs, 0.995), 400)
-    rho = theory.density(p, p_star, a, alpha, lam)
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(lam))])
-    ecdf = np.searchsorted(eigs, lam, side="right") / len(eigs)
-    return float(np.max(np.abs(ecdf - cdf)))
 
 
 @pytest.mark.parametrize("a", [A_CONT, pytest.param(A_DISC, marks=pytest.mark.slow)])
@@ -123,7 +56,7 @@ def test_density_matches_pooled_spectrum(a):
     """
     alpha, N = 2.0, 300
     eigs = np.concatenate([_eig(N, P, P_STAR, alpha, a, s)[1] for s in range(4)])
-    assert _ks_distance(eigs, P, P_STAR, a, alpha) < 0.04
+    assert ks_distance(eigs, P, P_STAR, a, alpha) < 0.04
 
 
 @pytest.mark.slow
