@@ -1,3 +1,5 @@
-from bbp_torch.cli import main
+import sys
 
-main()
+from bbp_torch.cli.bbp import main
+
+sys.exit(main())

@@ -15,7 +15,7 @@ import torch
 
 from bbp_torch.config import default_k, total_memory_gb
 from bbp_torch.hessian import SampleWeights, _check_kind, _spherical_from_dense
-from bbp_torch.model import Problem, make_problem, resolve_device, resolve_dtype
+from bbp_torch.model import Problem, make_problem, n_samples, resolve_device, resolve_dtype
 from bbp_torch.observables import measure
 
 
@@ -28,18 +28,18 @@ def batched_dense_hessian(problems: list[Problem], kind: str = "euclidean") -> t
     """
     _check_kind(kind)
     weights = [SampleWeights(pr) for pr in problems]
-    h = torch.stack([w.h for w in weights])  # (S, M, p)
-    beta = torch.stack([w.beta for w in weights])  # (S, M)
+    g = torch.stack([w.g for w in weights])  # (S, M, p)
+    beta = torch.stack([w.beta for w in weights])  # (S, M), or (S, M, p) for other than x^2
     rank_one = torch.stack([w.rank_one for w in weights])  # (S, M)
-    X = torch.stack([pr.X for pr in problems]).to(h.dtype)  # (S, M, N)
-    S, _, p = h.shape
+    X = torch.stack([pr.X for pr in problems]).to(g.dtype)  # (S, M, N)
+    S, _, p = g.shape
     N = X.shape[2]
-    H = torch.empty(S, p * N, p * N, dtype=h.dtype, device=h.device)
+    H = torch.empty(S, p * N, p * N, dtype=g.dtype, device=g.device)
     for k in range(p):
         for m in range(k, p):
-            c = rank_one * h[:, :, k] * h[:, :, m]
+            c = rank_one * g[:, :, k] * g[:, :, m]
             if k == m:
-                c = c + beta
+                c = c + (beta if beta.dim() == 2 else beta[:, :, k])
             block = torch.bmm((X * c[:, :, None]).transpose(1, 2), X) / N
             H[:, k * N:(k + 1) * N, m * N:(m + 1) * N] = block
             if m != k:
@@ -74,6 +74,7 @@ def run_seeds(
     batch_size: int | None = None,
     max_memory_gb: float | None = None,
     full_spectrum: bool = False,
+    activation: str = "quadratic",
 ) -> list[dict]:
     """Observables of the bottom ``k`` eigenpairs for each seed, several seeds per ``eigh``.
 
@@ -86,18 +87,18 @@ def run_seeds(
     dtype = resolve_dtype(dtype)
     seeds = [int(s) for s in seeds]
     n = p * N
-    k = min(default_k(p, p_star), n) if k is None else k
+    k = default_k(p, p_star, n) if k is None else k
     if not 1 <= k <= n:
         raise ValueError(f"k={k} must be between 1 and p*N={n}.")
     if batch_size is None:
         budget = 0.8 * total_memory_gb(str(device)) if max_memory_gb is None else max_memory_gb
-        M = max(1, round(alpha * N))
+        M = n_samples(N, alpha)
         batch_size = seeds_per_batch(N, p, M, torch.finfo(dtype).bits // 8, budget)
     out = []
     for start in range(0, len(seeds), batch_size):
         batch = seeds[start:start + batch_size]
         problems = [make_problem(N, p, p_star, alpha, a, seed=s, device=device, dtype=dtype,
-                                 data_dtype=data_dtype) for s in batch]
+                                 data_dtype=data_dtype, activation=activation) for s in batch]
         H = batched_dense_hessian(problems, kind)
         values, vectors = torch.linalg.eigh(H)
         vals, vecs = values[:, :k], vectors[:, :, :k]

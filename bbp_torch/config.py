@@ -1,23 +1,34 @@
-"""Structured configuration and its validation.
+"""The configuration: one schema, its derived defaults, and the only validation.
 
-The dataclasses mirror ``conf/``: a group per concern. :func:`validate` turns a Hydra/OmegaConf
-config into a typed :class:`Config`, checking types and ranges and the memory a dense Hessian
-would need, *before* any expensive work; every failure is a :class:`ConfigError` whose message
-names the field and the fix.
+The dataclasses below are the schema of both Hydra apps (``bbp``: :class:`Config`;
+``bbp-train``: :class:`TrainRunConfig`), registered with Hydra's ConfigStore by
+:func:`register_configs`; ``conf/`` holds only what differs from them (presets, launchers, Hydra's
+own settings). :func:`validate` is pure: it turns a Hydra/OmegaConf config, a dict or a
+dataclass into a new :class:`Resolved`, in which every derived default (``k``, ``tol``, ``M``,
+the ``auto`` choices, block and basis size, the thread count) is decided, here and nowhere else.
+Every failure is a :class:`ConfigError` whose message names the field and the fix, raised
+before any expensive work.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+BYTES = {"float64": 8, "float32": 4}
 
 
 class ConfigError(ValueError):
     """A user mistake in the configuration; the message names the field and the fix."""
+
+
+# ============================================================================ the schema
 
 
 @dataclass
@@ -27,28 +38,30 @@ class ProblemConfig:
     p_star: int = 1
     alpha: float = 3.0
     a: float = 0.7
+    activation: str = "quadratic"
 
 
 @dataclass
 class HessianConfig:
-    kind: str = "euclidean"  # euclidean | spherical
+    kind: str = "euclidean"
+    product: str = "closed_form"
 
 
 @dataclass
 class SolverConfig:
-    name: str = "dense"  # dense | iterative | auto
-    k: int | None = None  # bottom eigenpairs; None = max(8, p*p_star + 4)
-    tol: float = 1e-8
+    name: str = "dense"
+    k: int | None = None
+    tol: float | None = None
     max_iter: int = 1000
-    full_spectrum: bool = True  # dense: all eigenvalues too (histogram, figures)
-    max_memory_gb: float | None = None  # None = 80% of the device's memory
-    auto_max_dim: int = 6000  # solver=auto: dense up to this p*N, iterative above
-    chunk_size: int | None = None  # samples per chunk in the matrix-free product
-    block_size: int | None = None  # iterative: vectors per block; None = 4 on CPU, 16 on GPU
-    basis_size: int | None = None  # iterative: basis before a restart; None = max(3k, k + 320)
-    mixed_precision: bool = False  # iterative: float32 products first, float64 to finish
-    slq_probes: int = 0  # iterative: SLQ density probes (0 = no density without a full spectrum)
-    slq_steps: int = 60  # iterative: Lanczos steps per SLQ probe
+    full_spectrum: bool = True
+    max_memory_gb: float | None = None
+    auto_max_dim: int = 6000
+    chunk_size: int | None = None
+    block_size: int | None = None
+    basis_size: int | None = None
+    mixed_precision: bool = False
+    slq_probes: int = 0
+    slq_steps: int = 60
 
 
 @dataclass
@@ -59,58 +72,366 @@ class LoggingConfig:
     progress: bool = True
 
 
-
 @dataclass
 class Config:
+    """The schema of ``bbp`` (one run of the core study)."""
+
     problem: ProblemConfig = field(default_factory=ProblemConfig)
     hessian: HessianConfig = field(default_factory=HessianConfig)
     solver: SolverConfig = field(default_factory=SolverConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    name: str = "default"  # names the sweep folder outputs/multirun/<name>/
+    name: str = "default"
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    dtype: str = "float64"  # float64 | float32
-    data_dtype: str | None = None  # storage of X; None = dtype
-    threads: int | None = None  # torch threads; None = torch's default
-    theory: bool = True  # add the N = infinity predictions to the record
-    force: bool = False  # recompute even if the run folder holds a finished record
+    device: str = "auto"
+    dtype: str = "float64"
+    data_dtype: str | None = None
+    threads: int | None = None
+    theory: bool = True
+    force: bool = False
 
 
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("float64", "float32")
-KINDS = ("euclidean", "spherical")
-SOLVERS = ("dense", "iterative", "auto")
-BYTES = {"float64": 8, "float32": 4}
+@dataclass
+class TrainConfig:
+    method: str = "spherical_gd"
+    lr: float = 0.1
+    steps: int = 3000
+    init: str = "random"
+    track_every: int = 100
+    hessian_every: int | None = None
+    gen_tol: float = 1e-2
+    loss_tol: float = 1e-12
+    n_test: int = 4000
 
 
-def _fail(field_name: str, value: Any, requirement: str, fix: str) -> None:
-    raise ConfigError(f"Invalid {field_name}={value!r}: {requirement}. {fix}")
+@dataclass
+class TrainRunConfig(Config):
+    """The schema of ``bbp-train``: the core study's fields plus the ``train`` group."""
+
+    name: str = "train"
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def to_config(cfg: DictConfig | dict | Config) -> Config:
-    """Merge ``cfg`` into the schema; type errors become :class:`ConfigError` naming the key.
+# The option groups of the apps: ``solver=iterative``, ``hessian=spherical``.
+GROUP_OPTIONS: dict[str, dict[str, Any]] = {
+    "solver": {
+        "dense": SolverConfig(),
+        "iterative": SolverConfig(name="iterative", full_spectrum=False, slq_probes=4),
+        "auto": SolverConfig(name="auto", slq_probes=4),
+    },
+    "hessian": {"euclidean": HessianConfig(), "spherical": HessianConfig(kind="spherical")},
+}
+SCHEMA_NAMES = {Config: "bbp_schema", TrainRunConfig: "bbp_train_schema"}
 
-    Keys outside the schema (e.g. an experiment's ``name`` or a training group) are ignored here.
+
+def register_configs() -> None:
+    """Register both schemas and the group options with Hydra's ConfigStore, and the resolvers
+    that ``conf/`` uses (``or_default``, ``bbp_parallel_jobs``). Idempotent; every composition of
+    the apps' configs (the commands, the figure runners, the tests) calls it first."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("or_default"):
+        OmegaConf.register_new_resolver("or_default", lambda value, default: value or default)
+    if not OmegaConf.has_resolver("bbp_parallel_jobs"):
+        OmegaConf.register_new_resolver("bbp_parallel_jobs", parallel_jobs)
+    store = ConfigStore.instance()
+    for schema, name in SCHEMA_NAMES.items():
+        store.store(name=name, node=schema)
+    for group, options in GROUP_OPTIONS.items():
+        for name, node in options.items():
+            store.store(group=group, name=name, node=node)
+
+
+# ============================================================================ field rules
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a field means and which values it accepts.
+
+    ``check(value)`` returns what is wrong with ``value`` (a phrase) or None; ``fix`` is the
+    advice printed after it. Checks see one field alone; rules between fields live in
+    :func:`validate`.
     """
-    if isinstance(cfg, Config):
-        return cfg
-    schema = OmegaConf.structured(Config)
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    known = {k: raw[k] for k in raw if k in schema}
+
+    doc: str
+    check: Callable[[Any], str | None] | None = None
+    fix: str = ""
+
+
+def _choice(*options: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in options else f"use one of {', '.join(options)}"
+
+
+def _int_range(lo: int, hi: int | None = None) -> Callable[[Any], str | None]:
+    def check(v):
+        if v < lo:
+            return f"must be at least {lo}"
+        if hi is not None and v > hi:
+            return f"must be at most {hi}"
+        return None
+
+    return check
+
+
+def _open_range(lo: float, hi: float) -> Callable[[Any], str | None]:
+    return lambda v: None if lo < v < hi else f"must lie strictly between {lo:g} and {hi:g}"
+
+
+def _positive_at_most(hi: float) -> Callable[[Any], str | None]:
+    return lambda v: None if 0 < v <= hi else f"must be positive and at most {hi:g}"
+
+
+def _at_least_zero(v) -> str | None:
+    return None if v >= 0 else "cannot be negative"
+
+
+def _loss_constant(v) -> str | None:
+    """``a`` must be positive for every activation (each has labels >= 0 or > -1) and not so
+    large that every weight ``1/(a + y)`` is a rounding error of ``1/a``."""
+    if v > MAX_LOSS_CONSTANT:
+        return f"must be at most {MAX_LOSS_CONSTANT:g} (beyond it 1/(a + y) is 1/a to rounding)"
+    if v <= 0:
+        from bbp_torch.activations import ACTIVATIONS
+
+        floors = ", ".join(f"{name} a > {act.smallest_a():g}" for name, act in
+                           ACTIVATIONS.items())
+        return f"must be positive: a + y must stay positive for every label ({floors})"
+    return None
+
+
+def _device(v) -> str | None:
+    if v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", str(v)):
+        return None
+    return "unknown device; use auto, cpu, cuda or cuda:K"
+
+
+def _folder_name(v) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=,+-]*", str(v)):
+        return None
+    return "names a folder: letters, digits and _ . = , + - only, not starting with a dot"
+
+
+MAX_SEED = 2**32 - 1
+MAX_LOSS_CONSTANT = 1e6  # beyond it every weight 1/(a + y) is a rounding error of 1/a
+MAX_ALPHA = 1e6
+
+FIELDS: dict[str, FieldSpec] = {
+    "problem.N": FieldSpec("input dimension", _int_range(2), "Set problem.N=400, say."),
+    "problem.p": FieldSpec("student hidden units", _int_range(1),
+                           "Set problem.p=1 (phase retrieval) or larger."),
+    "problem.p_star": FieldSpec("teacher hidden units", _int_range(1),
+                                "Set problem.p_star=1 or larger."),
+    "problem.alpha": FieldSpec("data ratio M/N", _positive_at_most(MAX_ALPHA),
+                               "Set problem.alpha=3, say."),
+    "problem.a": FieldSpec("loss constant in 1/(a + y)", _loss_constant,
+                           "Set problem.a=0.7, say (problem.a=50 for tanh)."),
+    "problem.activation": FieldSpec("activation of teacher and student: quadratic (the theory's "
+                                    "model), tanh, sigmoid, relu or erf",
+                                    _choice("quadratic", "tanh", "sigmoid", "relu", "erf"),
+                                    "Set problem.activation=quadratic (default) or tanh, ..."),
+    "hessian.kind": FieldSpec("euclidean, or spherical (Riemannian, on |w_k|^2 = N)",
+                              _choice("euclidean", "spherical"),
+                              "Set hessian.kind=euclidean (default) or spherical."),
+    "hessian.product": FieldSpec("closed_form, or autograd (Hessian-vector products of the "
+                                 "student module by torch.func: no closed form needed)",
+                                 _choice("closed_form", "autograd"),
+                                 "Set hessian.product=closed_form (default) or autograd."),
+    "solver.name": FieldSpec("dense, iterative (matrix-free block Lanczos) or auto (by size)",
+                             _choice("dense", "iterative", "auto"),
+                             "Set solver.name=dense for small problems."),
+    "solver.k": FieldSpec("bottom eigenpairs; null = max(8, p*p_star + 4)", _int_range(1),
+                          "Set solver.k=8, or null for the default."),
+    "solver.tol": FieldSpec("relative residual every returned pair must meet; null = 1e-8 "
+                            "(float64), 1e-5 (float32)", _open_range(0.0, 1.0),
+                            "Set solver.tol=1e-8, or null for the default."),
+    "solver.max_iter": FieldSpec("iterative: block steps at most", _int_range(1),
+                                 "Set solver.max_iter=1000."),
+    "solver.full_spectrum": FieldSpec("dense: every eigenvalue too (histogram, figures)"),
+    "solver.max_memory_gb": FieldSpec("memory allowed; null = 80% of the device's",
+                                      _positive_at_most(1e9),
+                                      "Set solver.max_memory_gb=8, say, or null."),
+    "solver.auto_max_dim": FieldSpec("solver=auto: dense up to this p*N, iterative above",
+                                     _int_range(1), "Set solver.auto_max_dim=6000."),
+    "solver.chunk_size": FieldSpec("samples per chunk of the matrix-free product; null = "
+                                   "cache-sized", _int_range(1),
+                                   "Set solver.chunk_size=4096, say, or null."),
+    "solver.block_size": FieldSpec("iterative: vectors per block; null = 4 on CPU, 16 on GPU",
+                                   _int_range(1, 4096), "Set solver.block_size=4, or null."),
+    "solver.basis_size": FieldSpec("iterative: basis before a restart; null = max(3k, k + 320)",
+                                   _int_range(2), "Set solver.basis_size=400, or null."),
+    "solver.mixed_precision": FieldSpec("iterative: float32 products first, float64 to finish"),
+    "solver.slq_probes": FieldSpec("iterative: probes of the SLQ density (0 = none)",
+                                   _int_range(0, 10_000), "Set solver.slq_probes=4, or 0."),
+    "solver.slq_steps": FieldSpec("iterative: Lanczos steps per SLQ probe",
+                                  _int_range(0, 10_000), "Set solver.slq_steps=60."),
+    "logging.tensorboard": FieldSpec("write TensorBoard events into the run folder"),
+    "logging.histogram_bins": FieldSpec("bins of the eigenvalue histogram",
+                                        _int_range(1, 100_000), "Set logging.histogram_bins=60."),
+    "logging.figures": FieldSpec("draw the spectrum figure into TensorBoard"),
+    "logging.progress": FieldSpec("progress bars and summaries"),
+    "name": FieldSpec("names the sweep folder outputs/multirun/<name>/", _folder_name,
+                      "Set name=my_sweep, say."),
+    "seed": FieldSpec("one seed, split into teacher, student and data streams",
+                      _int_range(0, MAX_SEED), f"Set seed to an integer in [0, {MAX_SEED}]."),
+    "device": FieldSpec("auto (CUDA when present), cpu, cuda, cuda:K", _device,
+                        "Set device=auto to use CUDA when present and the CPU otherwise."),
+    "dtype": FieldSpec("arithmetic precision", _choice("float64", "float32"),
+                       "Set dtype=float64."),
+    "data_dtype": FieldSpec("storage precision of X; null = dtype", _choice("float64", "float32"),
+                            "Set data_dtype=float32 to halve the memory of X, or null."),
+    "threads": FieldSpec("BLAS/torch threads of a run; null = every core this process may use",
+                         _int_range(1, 4096), "Set threads=1, say, or null."),
+    "theory": FieldSpec("add the N = infinity predictions to the record"),
+    "force": FieldSpec("recompute even when the run folder holds a finished record"),
+    "train.method": FieldSpec("gd (weight space) or spherical_gd (Riemannian step)",
+                              _choice("gd", "spherical_gd"),
+                              "Set train.method=gd or train.method=spherical_gd."),
+    "train.lr": FieldSpec("learning rate in natural units: eta = lr * p * N / M",
+                          _positive_at_most(1e6), "Set train.lr=0.1, say."),
+    "train.steps": FieldSpec("step budget", _int_range(0, 10**9), "Set train.steps=3000."),
+    "train.init": FieldSpec("random, or spectral (from the bottom p*p_star Hessian "
+                            "eigenvectors at init)", _choice("random", "spectral"),
+                            "Set train.init=random or train.init=spectral."),
+    "train.track_every": FieldSpec("steps between measurements", _int_range(1),
+                                   "Set train.track_every=100, say."),
+    "train.hessian_every": FieldSpec("steps between Hessians (a multiple of track_every); "
+                                     "null = track_every; 0 = first and last step only",
+                                     _int_range(0), "Set it to a multiple of train.track_every, "
+                                     "to 0 or to null."),
+    "train.gen_tol": FieldSpec("stop, and count as a success, when the gen. error is below it",
+                               _at_least_zero, "Use 0 to never stop on it."),
+    "train.loss_tol": FieldSpec("stop when the per-sample training loss is below it",
+                                _at_least_zero, "Use 0 to never stop on it."),
+    "train.n_test": FieldSpec("fresh samples for the generalization error",
+                              _int_range(1), "Set train.n_test=4000."),
+}
+
+
+def _fail(name: str, value: Any, requirement: str, fix: str) -> None:
+    raise ConfigError(f"Invalid {name}={value!r}: {requirement}. {fix}".rstrip())
+
+
+def check_field(name: str, value: Any) -> None:
+    """The rules of field ``name`` alone (finite numbers, ranges, choices); raises ConfigError.
+
+    ``None`` passes for the fields whose default is null (the schema's types decide that).
+    """
+    spec = FIELDS[name]
+    if value is None:
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        _fail(name, value, "must be a finite number", spec.fix)
+    if spec.check is not None and (problem := spec.check(value)):
+        _fail(name, value, problem, spec.fix)
+
+
+def schema_fields(schema: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every leaf field of ``schema`` as ``(dotted name, dataclasses.Field)``."""
+    for f in fields(schema):
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if is_dataclass(default):
+            yield from schema_fields(type(default), f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", f
+
+
+def leaf_values(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every leaf value of a config dataclass instance as ``(dotted name, value)``."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            yield from leaf_values(value, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", value
+
+
+# ============================================================================ derived defaults
+
+
+def default_k(p: int, p_star: int, dim: int) -> int:
+    """Bottom pairs by default: the outlier multiplet ``p p*`` plus room for the edge, at most
+    ``dim``."""
+    return min(max(8, p * p_star + 4), dim)
+
+
+def default_tol(dtype: str) -> float:
+    """Relative residual a returned pair must meet by default: what the precision resolves."""
+    return 1e-8 if dtype == "float64" else 1e-5
+
+
+def smallest_tol(dtype: str) -> float:
+    """The smallest relative residual asked of a solve in ``dtype`` (a few hundred eps)."""
+    return 1e-13 if dtype == "float64" else 1e-6
+
+
+def solver_for(name: str, dim: int, auto_max_dim: int) -> str:
+    """``dense`` or ``iterative``: ``name``, with ``auto`` decided by the size ``p N``."""
+    if name != "auto":
+        return name
+    return "dense" if dim <= auto_max_dim else "iterative"
+
+
+def default_block_size(device_type: str) -> int:
+    """Vectors per Lanczos block: 4 on the CPU, 16 on a GPU.
+
+    On two CPU cores at N=16000, p=4 (X in float32, products in float64) one operator call cost
+    0.60 / 0.79 / 1.18 / 2.05 s for 1 / 2 / 4 / 8 vectors, while at N=4000 the bottom 8 pairs
+    took 566 / 339 / 251 / 207 (b=6) block steps: 2 and 4 are within 15% of each other and 4
+    holds small exact multiplets. On a GPU a pass is cheap and the per-step overhead
+    dominates, so wider blocks pay.
+    """
+    return 4 if device_type == "cpu" else 16
+
+
+def solver_block_size(block_size: int | None, device_type: str, kind: str = "euclidean",
+                      p: int = 1) -> int:
+    """The block size of the Lanczos iteration: ``block_size`` or the device default, and for
+    the spherical Hessian at least ``p`` (its ``p`` radial directions are exact null vectors
+    and a block must hold all of them)."""
+    if block_size is not None:
+        return block_size
+    b = default_block_size(device_type)
+    return max(b, p) if kind == "spherical" else b
+
+
+def default_basis_size(k: int, block_size: int, n: int | None = None) -> int:
+    """Largest basis before a thick restart: ``max(3k, k + 2 block, k + 320)``, at most ``n/2``.
+
+    A larger basis restarts less often (fewer passes over ``X``); 320 vectors of size ``pN``
+    are small next to ``X`` (``pN = 64000``: 160 MB).
+    """
+    m = max(3 * k, k + 2 * block_size, k + 320)
+    return m if n is None else max(k + 2 * block_size, min(m, n // 2))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity; SLURM's allocation on a cluster)."""
     try:
-        merged = OmegaConf.merge(schema, known)
-    except OmegaConfBaseException as err:
-        key = getattr(err, "full_key", None) or "config"
-        raise ConfigError(
-            f"Invalid {key}: {err.msg if hasattr(err, 'msg') else err}. "
-            "Check its type in conf/ (e.g. problem.N must be an integer)."
-        ) from None
-    return OmegaConf.to_object(merged)
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
 
 
-def default_k(p: int, p_star: int) -> int:
-    """Bottom pairs by default: the outlier multiplet ``p p*`` plus room for the edge."""
-    return max(8, p * p_star + 4)
+def resolve_threads(threads: int | None) -> int:
+    """The thread rule, the same for a run alone and inside a sweep: ``threads`` when set,
+    else every core this process may use. A local sweep runs ``cores // threads`` jobs at once
+    (:func:`parallel_jobs`), so jobs never oversubscribe the cores."""
+    return threads if threads is not None else available_cores()
+
+
+def parallel_jobs(threads: int | None) -> int:
+    """How many jobs a local sweep runs at once: ``cores // threads`` (at least one)."""
+    return max(1, available_cores() // resolve_threads(threads))
+
+
+def resolve_device_name(device: str) -> str:
+    """``auto`` -> ``cuda`` when CUDA is present, else ``cpu``; other names unchanged."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def physical_memory_gb() -> float:
@@ -123,14 +444,11 @@ def physical_memory_gb() -> float:
 
 def total_memory_gb(device: str) -> float:
     """Total memory of the device a run will use (``auto``: CUDA when present), in GB."""
+    device = resolve_device_name(device)
     if device == "cpu":
         return physical_memory_gb()
     import torch
 
-    if device == "auto":
-        if not torch.cuda.is_available():
-            return physical_memory_gb()
-        device = "cuda"
     return torch.cuda.get_device_properties(torch.device(device)).total_memory / 1e9
 
 
@@ -145,165 +463,237 @@ def dense_memory_gb(N: int, p: int, M: int, dtype: str, full_spectrum: bool) -> 
     return (copies * n * n + M * N) * BYTES[dtype] / 1e9
 
 
-def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str | None, k: int,
-                        block_size: int | None = None, basis_size: int | None = None,
-                        slq_probes: int = 0, slq_steps: int = 0) -> float:
+def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str, k: int,
+                        block_size: int, basis_size: int, slq_probes: int = 0,
+                        slq_steps: int = 0) -> float:
     """Peak memory of the matrix-free path: ``X``, the Lanczos basis and work blocks.
 
     ``X`` is ``M N`` numbers in ``data_dtype``; the block Lanczos basis ``basis + block``
-    vectors of size ``pN``, plus about ``6 block + 2 k`` work and result vectors; a reorthogonalised
-    SLQ run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X`` (at most 256 MiB)
-    when ``data_dtype`` differs from ``dtype``.
+    vectors of size ``pN``, plus about ``6 block + 2 k`` work and result vectors; a
+    reorthogonalised SLQ run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X``
+    (at most 256 MiB) when ``data_dtype`` differs from ``dtype``.
     """
-    from bbp_torch.iterative import default_basis_size
-
     n = p * N
-    block = block_size or 16  # the GPU default, the larger one
-    basis = max(basis_size or default_basis_size(k, block, n), k + 2 * block)
-    vectors = basis + 7 * block + 2 * k + slq_steps * slq_probes
-    storage = data_dtype or dtype
-    cast = 256 * 2**20 if storage != dtype else 0
-    return (M * N * BYTES[storage] + vectors * n * BYTES[dtype] + cast) / 1e9
+    vectors = basis_size + 7 * block_size + 2 * k + slq_steps * slq_probes
+    cast = 256 * 2**20 if data_dtype != dtype else 0
+    return (M * N * BYTES[data_dtype] + vectors * n * BYTES[dtype] + cast) / 1e9
 
 
-def validate(cfg: DictConfig | dict | Config, device_memory_gb: float | None = None) -> Config:
-    """Check every field that can be checked cheaply; return the typed config."""
-    c = to_config(cfg)
-    pr = c.problem
-    if pr.N < 2:
-        _fail("problem.N", pr.N, "the input dimension must be at least 2",
-              "Set problem.N=400, say.")
-    if pr.p < 1:
-        _fail("problem.p", pr.p, "the student needs at least one hidden unit (p >= 1)",
-              "Set problem.p=1 (phase retrieval) or larger.")
-    if pr.p_star < 1:
-        _fail("problem.p_star", pr.p_star, "the teacher needs at least one hidden unit",
-              "Set problem.p_star=1 or larger.")
-    if not pr.alpha > 0:
-        _fail("problem.alpha", pr.alpha, "the data ratio M/N must be positive",
-              "Set problem.alpha to a positive number, e.g. problem.alpha=3.")
-    if not pr.a > 0:
-        _fail("problem.a", pr.a, "the loss constant must be positive (it bounds 1/(a+y))",
-              "Set problem.a to a positive number, e.g. problem.a=0.7.")
-    if c.device not in DEVICES and not str(c.device).startswith("cuda:"):
-        _fail("device", c.device, f"unknown device; use one of {', '.join(DEVICES)}",
-              "Set device=auto to use CUDA when present and the CPU otherwise.")
-    if str(c.device).startswith("cuda"):
+# ============================================================================ validation
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A validated configuration with every derived default decided.
+
+    ``config`` is a new object (never the caller's) with ``solver.k``, ``solver.tol``,
+    ``data_dtype``, ``threads`` and, when the iterative solver runs, ``solver.block_size`` and
+    ``solver.basis_size`` filled in; ``M = round(alpha N)``; ``solver`` is ``dense`` or
+    ``iterative`` (``solver.name=auto`` decided); ``device`` is ``cpu``, ``cuda`` or ``cuda:K``.
+    The record of a run holds these values.
+    """
+
+    config: Config
+    M: int
+    solver: str
+    device: str
+
+    @property
+    def dim(self) -> int:
+        """Dimension ``p N`` of the Hessian."""
+        return self.config.problem.p * self.config.problem.N
+
+
+# Fields that do not change a run's numbers: a finished record made under other values of
+# these is the same run (a resumed sweep skips it).
+NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb")
+
+
+def run_identity(config: dict) -> dict:
+    """The part of a recorded config that decides the run's numbers (for skipping)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in config.items()}
+    for key in NOT_IDENTIFYING:
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.get(part, {})
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return out
+
+
+def to_schema(cfg: Any, schema: type = Config):
+    """Merge ``cfg`` (DictConfig, dict or dataclass) into ``schema``; a new dataclass object.
+
+    An unknown key or a value of the wrong type is a :class:`ConfigError` naming the key. A
+    ``hydra`` key (a config composed with ``return_hydra_config``) is left out.
+    """
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+    if is_dataclass(cfg) and not isinstance(cfg, type):
+        cfg = asdict(cfg)
+    raw = OmegaConf.create(cfg) if not isinstance(cfg, DictConfig) else cfg
+    raw = OmegaConf.masked_copy(raw, [k for k in raw if k != "hydra"])
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
+    except ConfigKeyError as err:
+        key = getattr(err, "full_key", None) or getattr(err, "key", "?")
+        parent = key.rsplit(".", 1)[0] if "." in key else ""
+        known = sorted(name.removeprefix(f"{parent}.") for name, _ in schema_fields(schema)
+                       if not parent or name.startswith(f"{parent}."))
+        known = sorted({k.split(".")[0] for k in known})
+        where = f"the {parent} group" if parent else "the configuration"
+        raise ConfigError(f"Unknown field {key}: {where} has {', '.join(known)}. Check the "
+                          "spelling (bbp --help lists every field).") from None
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "config"
+        name, spec = key, FIELDS.get(key)
+        fix = spec.fix if spec else ""
+        raise ConfigError(f"Invalid {name}: {getattr(err, 'msg', err)}. {fix}".rstrip()) from None
+
+
+def validate(cfg: Any, schema: type | None = None,
+             device_memory_gb: float | None = None) -> Resolved:
+    """Check every field and every rule between fields; decide the derived defaults.
+
+    ``schema`` is :class:`Config` or :class:`TrainRunConfig` (default: the type of ``cfg``
+    when it is one of them, else :class:`Config`). Returns a new :class:`Resolved`; ``cfg`` is
+    never changed. A :class:`Resolved` passes through unchanged.
+    """
+    if isinstance(cfg, Resolved):
+        return cfg
+    if schema is None:
+        schema = type(cfg) if isinstance(cfg, Config) else Config
+    c = to_schema(cfg, schema)
+    for name, value in leaf_values(c):
+        check_field(name, value)
+    pr, s = c.problem, c.solver
+    dim = pr.p * pr.N
+    from bbp_torch.model import n_samples
+
+    M = n_samples(pr.N, pr.alpha)
+    if M < 1:
+        _fail("problem.alpha", pr.alpha, f"M = round(alpha N) = {M} samples at N={pr.N}",
+              f"Set problem.alpha >= {1 / pr.N:.3g}.")
+    from bbp_torch.activations import get_activation
+
+    act = get_activation(pr.activation)
+    if not pr.a > act.smallest_a():
+        _fail("problem.a", pr.a, f"with problem.activation={pr.activation} the labels fill "
+              f"{act.range_text()}, and a + y must stay positive for every one of them, so a "
+              f"must exceed {act.smallest_a():g}", f"Set problem.a > {act.smallest_a():g} "
+              f"(e.g. problem.a={50 if act.smallest_a() >= 1 else 1}).")
+    device = resolve_device_name(c.device)
+    if device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             _fail("device", c.device, "CUDA is not available on this machine",
                   "Use device=cpu or device=auto.")
-    if c.dtype not in DTYPES:
-        _fail("dtype", c.dtype, f"use one of {', '.join(DTYPES)}", "Set dtype=float64.")
-    if c.data_dtype is not None and c.data_dtype not in DTYPES:
-        _fail("data_dtype", c.data_dtype, f"use one of {', '.join(DTYPES)}",
-              "Set data_dtype=float32 to halve the memory of X, or leave it unset.")
-    if c.hessian.kind not in KINDS:
-        _fail("hessian.kind", c.hessian.kind, f"use one of {', '.join(KINDS)}",
-              "Set hessian.kind=euclidean (default) or hessian.kind=spherical.")
-    s = c.solver
-    if s.name not in SOLVERS:
-        _fail("solver.name", s.name, f"use one of {', '.join(SOLVERS)}",
-              "Set solver.name=dense for small problems.")
-    dim = pr.p * pr.N
-    if s.k is None:
-        s.k = min(default_k(pr.p, pr.p_star), dim)
-    if not 1 <= s.k <= dim:
-        _fail("solver.k", s.k, f"the number of bottom eigenpairs must be in [1, p*N={dim}]",
-              "Lower solver.k.")
-    if not s.tol > 0:
-        _fail("solver.tol", s.tol, "the tolerance must be positive", "Set solver.tol=1e-8.")
-    if s.max_iter < 1:
-        _fail("solver.max_iter", s.max_iter, "at least one iteration is needed",
-              "Set solver.max_iter=1000.")
-    if c.logging.histogram_bins < 1:
-        _fail("logging.histogram_bins", c.logging.histogram_bins, "must be positive",
-              "Set logging.histogram_bins=60.")
-    if c.threads is not None and c.threads < 1:
-        _fail("threads", c.threads, "must be positive", "Set threads=1, or leave it unset.")
-    if s.block_size is not None and s.block_size < 1:
-        _fail("solver.block_size", s.block_size, "must be positive",
-              "Leave solver.block_size unset (4 on CPU, 16 on GPU) or set e.g. 4.")
+    data_dtype = c.data_dtype or c.dtype
+    k = default_k(pr.p, pr.p_star, dim) if s.k is None else s.k
+    if isinstance(c, TrainRunConfig):
+        # the edge estimate along the descent (and the p p* vectors of the spectral start)
+        k = max(k, min(dim, pr.p * pr.p_star + 1))
+    if k > dim:
+        _fail("solver.k", s.k, f"the number of bottom eigenpairs must be at most p*N={dim}",
+              "Lower solver.k, or leave it null.")
+    tol = default_tol(c.dtype) if s.tol is None else s.tol
+    if tol < smallest_tol(c.dtype):
+        _fail("solver.tol", s.tol, f"{c.dtype} arithmetic does not resolve relative residuals "
+              f"below {smallest_tol(c.dtype):g}", f"Set solver.tol >= {smallest_tol(c.dtype):g}"
+              " or null, or use dtype=float64.")
+    solver = solver_for(s.name, dim, s.auto_max_dim)
     if s.mixed_precision and s.name == "dense":
         _fail("solver.mixed_precision", s.mixed_precision,
               "mixed precision is a setting of the iterative solver; the dense one ignores it",
               "Use solver=iterative (or solver=auto), or drop solver.mixed_precision.")
-    block = _block_size(c)
-    if s.basis_size is not None and s.basis_size < s.k + 2 * block:
-        _fail("solver.basis_size", s.basis_size,
-              f"the basis must hold k + 2 * block_size = {s.k + 2 * block} vectors",
-              "Leave solver.basis_size unset or raise it.")
-    if s.slq_probes < 0 or s.slq_steps < 0:
-        _fail("solver.slq_probes" if s.slq_probes < 0 else "solver.slq_steps",
-              s.slq_probes if s.slq_probes < 0 else s.slq_steps, "must be >= 0",
-              "Set solver.slq_probes=0 to skip the SLQ density.")
+    if s.mixed_precision and c.hessian.product == "autograd":
+        _fail("solver.mixed_precision", s.mixed_precision,
+              "its float32 products are closed-form products; the autograd product runs in "
+              "dtype", "Use hessian.product=closed_form, or drop solver.mixed_precision.")
     if s.slq_probes > 0 and s.slq_steps < 2:
         _fail("solver.slq_steps", s.slq_steps, "an SLQ density needs at least 2 Lanczos steps",
               "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")
-    if s.name == "dense" or (s.name == "auto" and dim <= s.auto_max_dim):
-        check_dense_memory(c, device_memory_gb)
-    else:
-        check_iterative_memory(c, device_memory_gb)
-    return c
+    block = basis = None
+    if solver == "iterative":
+        block = solver_block_size(s.block_size, device.split(":")[0], c.hessian.kind, pr.p)
+        # mixed precision restarts its float64 phase from the k Ritz vectors as one block
+        widest = max(block, k) if s.mixed_precision else block
+        if s.basis_size is not None and s.basis_size < k + 2 * widest:
+            _fail("solver.basis_size", s.basis_size,
+                  f"the basis must hold k + 2 * block_size = {k + 2 * widest} vectors",
+                  "Leave solver.basis_size unset or raise it.")
+        basis = default_basis_size(k, block, dim) if s.basis_size is None else s.basis_size
+    threads = resolve_threads(c.threads)
+    c = replace(c, data_dtype=data_dtype, threads=threads,
+                solver=replace(s, k=k, tol=tol, block_size=block, basis_size=basis))
+    if isinstance(c, TrainRunConfig):
+        _check_training(c)
+    resolved = Resolved(config=c, M=M, solver=solver, device=device)
+    check_memory(resolved, device_memory_gb)
+    return resolved
 
 
-def _block_size(c: Config, widest: bool = False) -> int:
-    """The iterative solver's block size for this config (``widest``: of its mixed-precision
-    phases too), as :func:`bbp_torch.iterative.solver_block_size` resolves it."""
-    from bbp_torch.iterative import solver_block_size
+def _check_training(c: TrainRunConfig) -> None:
+    t = c.train
+    if t.hessian_every is not None and t.hessian_every % t.track_every:
+        _fail("train.hessian_every", t.hessian_every,
+              f"must be 0 or a positive multiple of train.track_every={t.track_every}",
+              FIELDS["train.hessian_every"].fix)
+    if c.hessian.kind == "spherical" and t.method != "spherical_gd":
+        raise ConfigError(
+            f"Invalid hessian.kind='spherical' with train.method={t.method!r}: the Riemannian "
+            "Hessian is defined on the spheres |w_k|^2 = N, which plain GD leaves. Use "
+            "train.method=spherical_gd or hessian.kind=euclidean.")
 
-    device = c.device
-    if device == "auto":
-        import torch
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return solver_block_size(c.solver.block_size, device, c.hessian.kind, c.problem.p,
-                             c.solver.k, c.solver.mixed_precision and widest)
+def memory_limit_gb(r: Resolved, device_memory_gb: float | None = None) -> float:
+    """``solver.max_memory_gb``, or 80% of the memory of the run's device."""
+    if r.config.solver.max_memory_gb is not None:
+        return r.config.solver.max_memory_gb
+    total = device_memory_gb if device_memory_gb is not None else total_memory_gb(r.device)
+    return 0.8 * total
 
 
-def check_iterative_memory(c: Config, device_memory_gb: float | None = None) -> float:
-    """Refuse a matrix-free run whose data and vectors will not fit; returns the estimate in GB."""
+def memory_gb(r: Resolved) -> float:
+    """Estimated peak memory of the run in GB (the solver's, plus the training's test data)."""
+    c = r.config
     pr, s = c.problem, c.solver
-    M = max(1, round(pr.alpha * pr.N))
-    need = iterative_memory_gb(pr.N, pr.p, M, c.dtype, c.data_dtype, s.k,
-                               _block_size(c, widest=True), s.basis_size, s.slq_probes,
-                               s.slq_steps)
-    limit = s.max_memory_gb
-    if limit is None:
-        total = (device_memory_gb if device_memory_gb is not None
-                 else total_memory_gb(c.device))
-        limit = 0.8 * total
-    if need > limit:
-        storage = c.data_dtype or c.dtype
-        hint = ("set data_dtype=float32 to halve the memory of X (products still accumulate in "
-                f"{c.dtype}), " if storage == "float64" else "")
-        raise ConfigError(
-            f"Invalid problem.N={pr.N} for solver.name={s.name!r}: the matrix-free solver needs "
-            f"about {need:.1f} GB (X of {M}x{pr.N} in {storage}, and the Lanczos basis of "
-            f"p*N={pr.p * pr.N} vectors), more than the {limit:.1f} GB allowed. Lower problem.N "
-            f"or problem.alpha, {hint}lower solver.basis_size or solver.slq_probes, or raise "
-            "solver.max_memory_gb if you know the memory is there."
-        )
+    if r.solver == "dense":
+        need = dense_memory_gb(pr.N, pr.p, r.M, c.dtype, s.full_spectrum)
+    else:
+        widest = max(s.block_size, s.k) if s.mixed_precision else s.block_size
+        need = iterative_memory_gb(pr.N, pr.p, r.M, c.dtype, c.data_dtype, s.k, widest,
+                                   s.basis_size, s.slq_probes, s.slq_steps)
+    if isinstance(c, TrainRunConfig):
+        need += c.train.n_test * pr.N * BYTES[c.dtype] / 1e9
     return need
 
 
-def check_dense_memory(c: Config, device_memory_gb: float | None = None) -> float:
-    """Refuse a dense Hessian that will not fit; returns the estimate in GB."""
+def check_memory(r: Resolved, device_memory_gb: float | None = None) -> float:
+    """Refuse a run whose Hessian, data and vectors will not fit; returns the estimate in GB."""
+    need, limit = memory_gb(r), memory_limit_gb(r, device_memory_gb)
+    if need <= limit:
+        return need
+    c = r.config
     pr = c.problem
-    M = max(1, round(pr.alpha * pr.N))
-    need = dense_memory_gb(pr.N, pr.p, M, c.dtype, c.solver.full_spectrum)
-    limit = c.solver.max_memory_gb
-    if limit is None:
-        total = (device_memory_gb if device_memory_gb is not None
-                 else total_memory_gb(c.device))
-        limit = 0.8 * total
-    if need > limit:
+    sizes = (f"N={pr.N}, p={pr.p}, alpha={pr.alpha:g} (M={r.M})")
+    extra = (f", and train.n_test={c.train.n_test} fresh samples"
+             if isinstance(c, TrainRunConfig) else "")
+    if r.solver == "dense":
         raise ConfigError(
-            f"Invalid solver.name={c.solver.name!r} for this size: the dense Hessian of "
-            f"dimension p*N={pr.p * pr.N} needs about {need:.1f} GB (H, eigensolver workspace "
-            f"and X in {c.dtype}), more than the {limit:.1f} GB allowed. Use "
-            "solver.name=iterative (matrix-free, never forms H), lower problem.N or problem.p, "
-            "or raise solver.max_memory_gb if you know the memory is there."
-        )
-    return need
+            f"Invalid solver.name={c.solver.name!r} for this size ({sizes}): the dense Hessian "
+            f"of dimension p*N={r.dim} needs about {need:.3g} GB (H, eigensolver workspace and "
+            f"X in {c.dtype}{extra}), more than the {limit:.3g} GB allowed. Use "
+            "solver.name=iterative (matrix-free, never forms H), lower problem.N, problem.p or "
+            "problem.alpha, or raise solver.max_memory_gb if you know the memory is there.")
+    hint = ("set data_dtype=float32 to halve the memory of X (products still accumulate in "
+            f"{c.dtype}), " if c.data_dtype == "float64" else "")
+    raise ConfigError(
+        f"Invalid problem.N={pr.N} for solver.name={c.solver.name!r} ({sizes}): the matrix-free "
+        f"solver needs about {need:.3g} GB (X of {r.M}x{pr.N} in {c.data_dtype}, the Lanczos "
+        f"basis of p*N={r.dim} vectors{extra}), more than the {limit:.3g} GB allowed. Lower "
+        f"problem.N or problem.alpha, {hint}lower solver.basis_size or solver.slq_probes, or "
+        "raise solver.max_memory_gb if you know the memory is there.")

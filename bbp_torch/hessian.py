@@ -1,4 +1,4 @@
-"""The exact Hessian of the loss at the student's weights (MODEL.md, section 2).
+"""The exact Hessian of the loss at the student's weights (MODEL.md, sections 2 and 6).
 
 Conventions
 -----------
@@ -6,17 +6,25 @@ Conventions
 Block ``(k, l)`` is
 
     H_kl = (1/N) sum_mu x^mu x^mu^T c_kl^mu,
-    c_kl^mu = [ (4/p^2) h_k h_l + (2/p) (yhat - y) delta_kl ] / (a + y),
+    c_kl^mu = [ (1/p^2) sigma'(h_k) sigma'(h_l) + (1/p) (yhat - y) sigma''(h_k) delta_kl ]
+              / (a + y),
 
-i.e. ``C^mu = beta I_p + (4/p^2) h h^T / (a+y)`` with ``beta = (2/p)(yhat - y)/(a + y)``.
+i.e. ``C^mu = diag(beta_k) + rank_one g g^T`` with ``g_k = sigma'(h_k)``, ``rank_one =
+(1/p^2)/(a + y)`` and ``beta_k = (1/p)(yhat - y) sigma''(h_k)/(a + y)``. For the square
+(``sigma' = 2h``, ``sigma'' = 2``) this is ``C = beta I_p + (4/p^2) h h^T/(a + y)`` with one
+``beta = (2/p)(yhat - y)/(a + y)`` for every unit, which the code keeps written out (the fast
+path: its numbers are those of the square alone).
 
-Four implementations, which the tests hold to each other and to finite differences:
+Five implementations, which the tests hold to each other and to finite differences:
 
-* :func:`dense_hessian` - the closed form by batched matrix products (one GEMM per independent
-  block, no loop over samples);
-* :func:`autograd_hessian` - ``torch.func.hessian`` of the loss (the reference, slow);
+* :func:`dense_hessian` - the closed form by matrix products (one symmetric rank-k update per
+  independent block, no loop over samples);
+* :func:`autograd_hessian` - ``torch.func.hessian`` of the loss of the :class:`Student` module
+  (the reference, slow);
 * :class:`HessianOperator` - the matrix-free product ``H V`` from the closed form, two passes
   over ``X`` per block of vectors, ``O(M N p b)`` work and ``O(M p b + N p b)`` extra memory;
+* :class:`AutogradOperator` - the same product by autograd (Hessian-vector products of the
+  module's loss through ``torch.func``): the path of a student without a closed form;
 * the Riemannian Hessian on the product of spheres ``|w_k|^2 = N`` (``kind="spherical"``):
   ``P (H - diag(mu_k) (x) I_N) P`` with ``mu_k = w_k . grad_k L / N`` and ``P`` the projector
   that removes ``w_k`` from block ``k``. Radial directions are mapped to zero.
@@ -29,9 +37,11 @@ import copy
 import numpy as np
 import torch
 
-from bbp_torch.model import Problem, loss_from_output, student_output
+from bbp_torch.activations import QUADRATIC, get_activation
+from bbp_torch.model import Problem, Student, loss_from_output, student_output
 
 KINDS = ("euclidean", "spherical")
+PRODUCTS = ("closed_form", "autograd")
 # Chunk sizes of the matrix-free product: on the CPU a chunk of X small enough to stay in the
 # last-level cache between the two products; a cast buffer (X stored in another dtype) bounded
 # on every device.
@@ -45,10 +55,15 @@ def _check_kind(kind: str) -> None:
 
 
 class SampleWeights:
-    """Per-sample quantities that define ``C^mu`` at a given student ``W``.
+    """Per-sample quantities that define ``C^mu`` (and the gradient) at a given student ``W``.
 
-    ``h`` (M, p) pre-activations; ``beta`` (M,) the diagonal weight ``(2/p)(yhat-y)/(a+y)``;
-    ``rank_one`` (M,) the factor ``(4/p^2)/(a+y)`` of ``h h^T``.
+    ``h`` (M, p) pre-activations; ``g`` (M, p) the vectors of the rank-one part, ``rank_one``
+    (M,) its factor; ``beta`` the diagonal weight, (M,) for the square (one for every unit) and
+    (M, p) otherwise; ``grad_coeff`` (M, p) the factor of ``x / sqrt(N)`` in ``grad_k L``.
+    The square: ``g = h``, ``rank_one = (4/p^2)/(a+y)``, ``beta = (2/p)(yhat-y)/(a+y)``,
+    ``grad_coeff = (2/p) (yhat-y)/(a+y) h``. Any other sigma: ``g = sigma'(h)``,
+    ``rank_one = (1/p^2)/(a+y)``, ``beta_k = (1/p)(yhat-y) sigma''(h_k)/(a+y)``,
+    ``grad_coeff = (1/p)(yhat-y)/(a+y) sigma'(h)``.
     """
 
     def __init__(self, problem: Problem, W: torch.Tensor | None = None):
@@ -56,17 +71,29 @@ class SampleWeights:
         p = W.shape[0]
         self.W = W
         self.h = problem.preactivations(W)
-        residual = student_output(self.h) - problem.y
+        residual = student_output(self.h, problem.activation) - problem.y
         denom = problem.a + problem.y
         self.residual_weight = residual / denom  # (yhat - y)/(a + y)
-        self.beta = (2.0 / p) * self.residual_weight
-        self.rank_one = (4.0 / p**2) / denom
+        if problem.activation == QUADRATIC:
+            self.g = self.h
+            self.beta = (2.0 / p) * self.residual_weight
+            self.rank_one = (4.0 / p**2) / denom
+            self.grad_coeff = (2.0 / p) * self.residual_weight[:, None] * self.h
+        else:
+            act = get_activation(problem.activation)
+            self.g = act.d1(self.h)
+            self.beta = (1.0 / p) * self.residual_weight[:, None] * act.d2(self.h)
+            self.rank_one = (1.0 / p**2) / denom
+            self.grad_coeff = (1.0 / p) * self.residual_weight[:, None] * self.g
+
+    def diagonal(self, k: int) -> torch.Tensor:
+        """``beta`` of unit ``k``, (M,)."""
+        return self.beta if self.beta.dim() == 1 else self.beta[:, k]
 
 
 def gradient(problem: Problem, W: torch.Tensor | None = None) -> torch.Tensor:
-    """``grad L`` as a ``(p, N)`` matrix: ``(2/p)/sqrt(N) sum_mu (yhat-y)/(a+y) h_k x``."""
-    s = SampleWeights(problem, W)
-    coeff = (2.0 / s.W.shape[0]) * s.residual_weight[:, None] * s.h  # (M, p)
+    """``grad L`` as a ``(p, N)`` matrix: ``(1/p)/sqrt(N) sum_mu (yhat-y)/(a+y) sigma'(h_k) x``."""
+    coeff = SampleWeights(problem, W).grad_coeff  # (M, p)
     return (coeff.T @ problem.X.to(coeff.dtype)) / problem.N**0.5
 
 
@@ -97,9 +124,9 @@ def dense_hessian(
     H = torch.empty(p * N, p * N, dtype=s.h.dtype, device=s.h.device)
     for k in range(p):
         for m in range(k, p):
-            c = s.rank_one * s.h[:, k] * s.h[:, m]
+            c = s.rank_one * s.g[:, k] * s.g[:, m]
             if k == m:
-                c = c + s.beta
+                c = c + s.diagonal(k)
             block = _weighted_gram(X, c / N)  # X^T diag(c) X is symmetric for every (k, m)
             H[k * N:(k + 1) * N, m * N:(m + 1) * N] = block
             if m != k:
@@ -142,10 +169,23 @@ def _spherical_from_dense(H: torch.Tensor, problem: Problem, W: torch.Tensor) ->
     return 0.5 * (H + H.T)
 
 
+def module_loss(student: Student, problem: Problem, rows: slice = slice(None)):
+    """``w -> L(w)`` of the student module (``torch.func.functional_call`` on its ``weight``),
+    over the samples ``rows`` of ``problem``."""
+    X, y = problem.X[rows], problem.y[rows]
+
+    def loss(w: torch.Tensor) -> torch.Tensor:
+        yhat = torch.func.functional_call(student, {"weight": w}, (X,))
+        return loss_from_output(yhat, y, problem.a)
+
+    return loss
+
+
 def autograd_hessian(
     problem: Problem, W: torch.Tensor | None = None, kind: str = "euclidean"
 ) -> torch.Tensor:
-    """Reference Hessian by ``torch.func.hessian`` of the loss in the flattened weights.
+    """Reference Hessian: ``torch.func.hessian`` of the loss of the :class:`Student` module
+    in its flattened weight.
 
     For ``kind="spherical"`` the Riemannian correction is applied to the autograd Euclidean
     Hessian (the multipliers come from the closed-form gradient, checked separately).
@@ -153,23 +193,61 @@ def autograd_hessian(
     _check_kind(kind)
     W = problem.W if W is None else W
     p, N = W.shape
-
-    def loss_flat(w: torch.Tensor) -> torch.Tensor:
-        h = problem.X.to(w.dtype) @ w.reshape(p, N).T / N**0.5
-        return loss_from_output(student_output(h), problem.y, problem.a)
-
-    H = torch.func.hessian(loss_flat)(W.reshape(-1))
+    loss = module_loss(Student.of(problem, W), problem)
+    H = torch.func.hessian(lambda w: loss(w.reshape(p, N)))(W.reshape(-1))
     if kind == "spherical":
         H = _spherical_from_dense(H, problem, W)
     return H
 
 
-class HessianOperator:
+class _Operator:
+    """What every matrix-free Hessian shares: shapes, counting, the spherical projection.
+
+    ``matvec`` takes ``(pN,)`` or a block ``(pN, b)`` of column vectors; a subclass supplies
+    ``_euclidean(V)`` for blocks ``V`` of shape (b, p, N) and ``dense()``.
+    """
+
+    def __init__(self, problem: Problem, W: torch.Tensor | None, kind: str,
+                 chunk_size: int | None):
+        _check_kind(kind)
+        self.problem = problem
+        self.kind = kind
+        self.W = problem.W if W is None else W
+        self.p, self.N = self.W.shape
+        self.dtype = self.W.dtype
+        self.device = self.W.device
+        self.chunk_size = chunk_size or problem.M
+        self.n_products = 0  # number of vectors the operator has been applied to
+        self.compute_dtype = self.dtype
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.p * self.N, self.p * self.N)
+
+    def matvec(self, V: torch.Tensor) -> torch.Tensor:
+        """``H V`` for ``V`` of shape (pN,) or (pN, b)."""
+        single = V.dim() == 1
+        cols = V[:, None] if single else V
+        b = cols.shape[1]
+        blocks = cols.T.reshape(b, self.p, self.N).to(self.dtype)
+        if self.kind == "spherical":
+            blocks = radial_projector_apply(self.W, blocks)
+            out = self._euclidean(blocks) - self.mu[None, :, None] * blocks
+            out = radial_projector_apply(self.W, out)
+        else:
+            out = self._euclidean(blocks)
+        self.n_products += b
+        out = out.reshape(b, -1).T
+        return out[:, 0] if single else out
+
+    __matmul__ = matvec
+
+
+class HessianOperator(_Operator):
     """Matrix-free Hessian ``V -> H V`` from the closed form; never builds ``H``.
 
-    ``matvec`` takes ``(pN,)`` or a block ``(pN, b)`` of column vectors. One call makes two passes
-    over ``X`` for the whole block: ``U = X V_k / sqrt(N)`` per unit, then
-    ``(H V)_k = X^T T_k / sqrt(N)`` with ``T_k = beta U_k + rank_one h_k (h . U)``.
+    One call makes two passes over ``X`` for the whole block: ``U = X V_k / sqrt(N)`` per unit,
+    then ``(H V)_k = X^T T_k / sqrt(N)`` with ``T_k = beta_k U_k + rank_one g_k (g . U)``.
     Samples are processed in chunks of ``chunk_size`` rows so that the extra memory is
     ``O(chunk p b)``; ``X`` may be stored in a lower precision than the arithmetic (``dtype``),
     each chunk being cast on the fly.
@@ -177,8 +255,8 @@ class HessianOperator:
     ``dtype`` (that of ``W``) is the precision of the vectors going in and out; the two passes
     over ``X`` run in ``compute_dtype`` (default ``dtype``). A float32 ``compute_dtype`` on
     float32 ``X`` skips the cast and is ~1.6x faster on the CPU, at a relative error of a few
-    ``1e-7`` per product: :func:`bbp_torch.iterative.iterative_bottom` uses it only for a first
-    phase (``mixed_precision``) and finishes and checks every pair with float64 products.
+    ``1e-7`` per product: :func:`bbp_torch.spectrum.lanczos.iterative_bottom` uses it only for a
+    first phase (``mixed_precision``) and finishes and checks every pair with float64 products.
     """
 
     def __init__(
@@ -189,25 +267,17 @@ class HessianOperator:
         chunk_size: int | None = None,
         compute_dtype: torch.dtype | None = None,
     ):
-        _check_kind(kind)
-        self.problem = problem
-        self.kind = kind
-        self.weights = SampleWeights(problem, W)
-        self.W = self.weights.W
-        self.p, self.N = self.W.shape
-        self.dtype = self.W.dtype
-        self.device = self.W.device
-        self.chunk_size = chunk_size or problem.M
+        super().__init__(problem, W, kind, chunk_size)
+        self.weights = SampleWeights(problem, self.W)
         self.mu = lagrange_multipliers(problem, self.W) if kind == "spherical" else None
-        self.n_products = 0  # number of vectors the operator has been applied to
         self._set_compute_dtype(compute_dtype or self.dtype)
 
     def _set_compute_dtype(self, dtype: torch.dtype) -> None:
         """The per-sample weights of the two passes over ``X``, in ``dtype``."""
         s = self.weights
         self.compute_dtype = dtype
-        self._h_t = s.h.T.contiguous().to(dtype)  # (p, M)
-        self._beta = s.beta.to(dtype)
+        self._g_t = s.g.T.contiguous().to(dtype)  # (p, M)
+        self._beta = (s.beta if s.beta.dim() == 1 else s.beta.T.contiguous()).to(dtype)
         self._rank_one = s.rank_one.to(dtype)
 
     def with_compute_dtype(self, dtype: torch.dtype) -> HessianOperator:
@@ -216,10 +286,6 @@ class HessianOperator:
         other.n_products = 0
         other._set_compute_dtype(dtype)
         return other
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.p * self.N, self.p * self.N)
 
     def _euclidean(self, V: torch.Tensor) -> torch.Tensor:
         """``H V`` for a block ``V`` of shape (b, p, N); returns (b, p, N).
@@ -244,37 +310,72 @@ class HessianOperator:
             rows = min(rows, max(1, _CAST_CHUNK_BYTES // (N * itemsize)))
             buffer = torch.empty(min(rows, M), N, dtype=dtype, device=self.device)
         V_rows = V.reshape(b * p, N).to(dtype)  # one row per (vector, unit)
-        h_t, beta, rank_one = self._h_t, self._beta, self._rank_one
+        g_t, beta, rank_one = self._g_t, self._beta, self._rank_one
         out = torch.zeros(b * p, N, dtype=dtype, device=self.device)
         # Transposed layout (b, p, m): MKL runs ``V X^T`` ~1.4x faster than ``X V^T``.
         for start in range(0, M, rows):
             stop = min(M, start + rows)
             Xc = buffer[:stop - start].copy_(X[start:stop]) if cast else X[start:stop]
             U = (V_rows @ Xc.T).reshape(b, p, -1)  # sqrt(N) U^T, (b, p, m)
-            h = h_t[:, start:stop]  # (p, m)
-            hU = (U * h).sum(dim=1, keepdim=True)  # (b, 1, m)
-            T = beta[start:stop] * U + rank_one[start:stop] * h * hU
+            g = g_t[:, start:stop]  # (p, m)
+            gU = (U * g).sum(dim=1, keepdim=True)  # (b, 1, m)
+            T = beta[..., start:stop] * U + rank_one[start:stop] * g * gU
             out.addmm_(T.reshape(b * p, -1), Xc)
         return out.reshape(b, p, N).to(self.dtype) / N
-
-    def matvec(self, V: torch.Tensor) -> torch.Tensor:
-        """``H V`` for ``V`` of shape (pN,) or (pN, b)."""
-        single = V.dim() == 1
-        cols = V[:, None] if single else V
-        b = cols.shape[1]
-        blocks = cols.T.reshape(b, self.p, self.N).to(self.dtype)
-        if self.kind == "spherical":
-            blocks = radial_projector_apply(self.W, blocks)
-            out = self._euclidean(blocks) - self.mu[None, :, None] * blocks
-            out = radial_projector_apply(self.W, out)
-        else:
-            out = self._euclidean(blocks)
-        self.n_products += b
-        out = out.reshape(b, -1).T
-        return out[:, 0] if single else out
-
-    __matmul__ = matvec
 
     def dense(self) -> torch.Tensor:
         """The dense matrix (closed form), for small problems and checks."""
         return dense_hessian(self.problem, self.W, self.kind)
+
+
+class AutogradOperator(_Operator):
+    """Matrix-free Hessian ``V -> H V`` by autograd on the :class:`Student` module: forward-
+    over-reverse Hessian-vector products (``torch.func.jvp`` of ``torch.func.grad`` of the
+    module's loss through ``functional_call``), vectorised over the block by ``vmap``, in chunks
+    of ``chunk_size`` samples (the loss is a sum over samples). No closed form is used: it is
+    the product of a student a user would write, and the check of :class:`HessianOperator`.
+    The spherical multipliers come from the module's autograd gradient.
+    """
+
+    def __init__(self, problem: Problem, W: torch.Tensor | None = None,
+                 kind: str = "euclidean", chunk_size: int | None = None):
+        super().__init__(problem, W, kind, chunk_size)
+        self.student = Student.of(problem, self.W)
+        if kind == "spherical":
+            grad = torch.func.grad(module_loss(self.student, problem))(self.W)
+            self.mu = (self.W * grad).sum(dim=1) / self.N
+        else:
+            self.mu = None
+
+    def with_compute_dtype(self, dtype: torch.dtype):
+        raise ValueError("the autograd product runs in the dtype of the weights; mixed "
+                         "precision needs hessian.product=closed_form.")
+
+    def _euclidean(self, V: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(V)
+        rows = max(1, min(self.chunk_size, _CPU_CHUNK_BYTES // (self.N * 8)))
+        for start in range(0, self.problem.M, rows):
+            grad = torch.func.grad(module_loss(self.student, self.problem,
+                                               slice(start, start + rows)))
+
+            def hvp(v, grad=grad):
+                return torch.func.jvp(grad, (self.W,), (v,))[1]
+
+            out += torch.vmap(hvp)(V)
+        return out
+
+    def dense(self) -> torch.Tensor:
+        """The dense matrix by ``torch.func.hessian`` of the module's loss."""
+        return autograd_hessian(self.problem, self.W, self.kind)
+
+
+def hessian_operator(problem: Problem, W: torch.Tensor | None = None, kind: str = "euclidean",
+                     product: str = "closed_form", chunk_size: int | None = None):
+    """The matrix-free Hessian of ``problem``: ``product`` is ``closed_form``
+    (:class:`HessianOperator`) or ``autograd`` (:class:`AutogradOperator`)."""
+    if product not in PRODUCTS:
+        raise ValueError(f"Unknown hessian.product {product!r}: use one of "
+                         f"{', '.join(PRODUCTS)}.")
+    if product == "autograd":
+        return AutogradOperator(problem, W, kind=kind, chunk_size=chunk_size)
+    return HessianOperator(problem, W, kind=kind, chunk_size=chunk_size)

@@ -1,12 +1,13 @@
-"""The teacher-student soft committee with quadratic activation (MODEL.md, section 1).
+"""The teacher-student soft committee (MODEL.md, sections 1 and 6).
 
 Conventions
 -----------
 * Weights are rows: the student ``W`` is ``(p, N)``, the teacher ``W_star`` is ``(p_star, N)``;
   every row is uniform on the sphere of radius ``sqrt(N)``.
 * Data ``X`` is ``(M, N)`` with i.i.d. standard Gaussian entries, ``M = round(alpha * N)``.
-* Pre-activations ``h = X W^T / sqrt(N)`` are ``(M, p)``; ``y = mean_l (h*_l)^2``,
-  ``yhat = mean_k h_k^2``.
+* Pre-activations ``h = X W^T / sqrt(N)`` are ``(M, p)``; ``y = mean_l sigma(h*_l)``,
+  ``yhat = mean_k sigma(h_k)``, teacher and student sharing the activation ``sigma``
+  (:mod:`bbp_torch.activations`; the square by default).
 * Loss ``L(W) = 1/2 sum_mu (y_mu - yhat_mu)^2 / (a + y_mu)`` (a sum over samples, not a mean).
 
 All randomness comes from one integer seed, split into three independent generators (teacher,
@@ -18,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from bbp_torch.activations import QUADRATIC, get_activation
 
 # Offsets that turn one seed into three independent streams.
 _TEACHER, _STUDENT, _DATA, _FRESH = 0, 1, 2, 3
@@ -74,8 +77,8 @@ def sample_sphere(
 
 
 def n_samples(N: int, alpha: float) -> int:
-    """``M = round(alpha N)``, at least 1."""
-    return max(1, int(round(alpha * N)))
+    """``M = round(alpha N)`` (the one place of this rule; it may be 0 for a tiny alpha)."""
+    return int(round(alpha * N))
 
 
 @dataclass
@@ -83,7 +86,8 @@ class Problem:
     """One draw of the teacher-student problem.
 
     Attributes: ``W`` (p, N) student, ``W_star`` (p_star, N) teacher, ``X`` (M, N) data,
-    ``y`` (M,) labels, ``a`` the loss constant, ``alpha`` the nominal data ratio.
+    ``y`` (M,) labels, ``a`` the loss constant, ``alpha`` the nominal data ratio,
+    ``activation`` the name of the activation both networks use.
     """
 
     W: torch.Tensor
@@ -93,6 +97,7 @@ class Problem:
     a: float
     alpha: float
     seed: int = 0
+    activation: str = QUADRATIC
 
     @property
     def N(self) -> int:
@@ -121,8 +126,8 @@ class Problem:
         return (self.X @ W.T.to(self.X.dtype)).to(W.dtype) / self.N**0.5
 
     def output(self, W: torch.Tensor | None = None) -> torch.Tensor:
-        """Student output ``yhat = (1/p) sum_k h_k^2``, shape (M,)."""
-        return student_output(self.preactivations(W))
+        """Student output ``yhat = (1/p) sum_k sigma(h_k)``, shape (M,)."""
+        return student_output(self.preactivations(W), self.activation)
 
     def loss(self, W: torch.Tensor | None = None) -> torch.Tensor:
         """``1/2 sum_mu (y - yhat)^2 / (a + y)``."""
@@ -131,12 +136,14 @@ class Problem:
     def with_student(self, W: torch.Tensor) -> Problem:
         """The same data and teacher with another student."""
         return Problem(W=W, W_star=self.W_star, X=self.X, y=self.y, a=self.a,
-                       alpha=self.alpha, seed=self.seed)
+                       alpha=self.alpha, seed=self.seed, activation=self.activation)
 
 
-def student_output(h: torch.Tensor) -> torch.Tensor:
-    """Soft committee with quadratic activation: the mean over units of ``h^2``."""
-    return (h * h).mean(dim=-1)
+def student_output(h: torch.Tensor, activation: str = QUADRATIC) -> torch.Tensor:
+    """Soft committee: the mean over units (last axis) of ``sigma(h)``."""
+    if activation == QUADRATIC:
+        return (h * h).mean(dim=-1)
+    return get_activation(activation).sigma(h).mean(dim=-1)
 
 
 def loss_from_output(yhat: torch.Tensor, y: torch.Tensor, a: float) -> torch.Tensor:
@@ -154,19 +161,25 @@ def make_problem(
     device: str | torch.device = "cpu",
     dtype: str | torch.dtype = torch.float64,
     data_dtype: str | torch.dtype | None = None,
+    activation: str = QUADRATIC,
 ) -> Problem:
     """Draw teacher, student and data from ``seed`` (three independent streams).
 
     ``dtype`` is the precision of the weights and of all derived quantities; ``data_dtype``
     (default: ``dtype``) is the storage precision of ``X``, which may be float32 to halve memory.
+    ``activation`` (:data:`bbp_torch.activations.ACTIVATIONS`) is shared by teacher and student.
     """
+    get_activation(activation)
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     data_dtype = dtype if data_dtype is None else resolve_dtype(data_dtype)
     M = n_samples(N, alpha)
+    if M < 1:
+        raise ValueError(f"alpha={alpha!r} gives M = round(alpha N) = {M} samples at N={N}; "
+                         f"use alpha >= {1 / N:.3g}.")
     W_star = sample_sphere(p_star, N, make_generator(seed, _TEACHER))
     W = sample_sphere(p, N, make_generator(seed, _STUDENT))
-    X, y = gaussian_data(M, N, W_star, make_generator(seed, _DATA), data_dtype)
+    X, y = gaussian_data(M, N, W_star, make_generator(seed, _DATA), data_dtype, activation)
     return Problem(
         W=W.to(device=device, dtype=dtype),
         W_star=W_star.to(device=device, dtype=dtype),
@@ -175,11 +188,13 @@ def make_problem(
         a=float(a),
         alpha=float(alpha),
         seed=int(seed),
+        activation=activation,
     )
 
 
 def gaussian_data(
-    M: int, N: int, W_star: torch.Tensor, generator: torch.Generator, dtype: torch.dtype
+    M: int, N: int, W_star: torch.Tensor, generator: torch.Generator, dtype: torch.dtype,
+    activation: str = QUADRATIC,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``M`` Gaussian inputs (stored in ``dtype``) and their float64 teacher labels ``y``.
 
@@ -191,7 +206,7 @@ def gaussian_data(
     for start in range(0, M, _DATA_BLOCK):
         stop = min(M, start + _DATA_BLOCK)
         block = torch.randn(stop - start, N, generator=generator, dtype=torch.float64)
-        y[start:stop] = student_output(block @ W_star.T / N**0.5)
+        y[start:stop] = student_output(block @ W_star.T / N**0.5, activation)
         X[start:stop] = block.to(dtype)
     return X, y
 
@@ -205,20 +220,29 @@ def resample_student(problem: Problem, seed: int) -> Problem:
 def fresh_data(problem: Problem, M: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``M`` new samples ``(X, y)`` from the teacher (for generalization errors)."""
     X, y = gaussian_data(M, problem.N, problem.W_star, make_generator(seed, _FRESH),
-                         problem.W.dtype)
+                         problem.W.dtype, problem.activation)
     return X.to(problem.W.device), y.to(device=problem.W.device, dtype=problem.W.dtype)
 
 
 class Student(torch.nn.Module):
-    """The student network as a module: ``forward(X) = mean_k (w_k . x / sqrt(N))^2``.
+    """The student network as a module: ``forward(X) = mean_k sigma(w_k . x / sqrt(N))``.
 
-    Its single parameter ``weight`` is ``(p, N)`` (rows are units), the layout of ``Problem.W``.
+    Its single parameter ``weight`` is ``(p, N)`` (rows are units), the layout of ``Problem.W``;
+    ``activation`` names sigma. It is the reference the closed forms are checked against
+    (:func:`bbp_torch.hessian.autograd_hessian`, :class:`bbp_torch.hessian.AutogradOperator`).
     """
 
-    def __init__(self, W: torch.Tensor):
+    def __init__(self, W: torch.Tensor, activation: str = QUADRATIC):
         super().__init__()
+        get_activation(activation)
+        self.activation = activation
         self.weight = torch.nn.Parameter(W.clone())
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         N = self.weight.shape[1]
-        return student_output(X.to(self.weight.dtype) @ self.weight.T / N**0.5)
+        return student_output(X.to(self.weight.dtype) @ self.weight.T / N**0.5, self.activation)
+
+    @classmethod
+    def of(cls, problem: Problem, W: torch.Tensor | None = None) -> Student:
+        """The student of ``problem`` (at ``W``, default ``problem.W``) as a module."""
+        return cls(problem.W if W is None else W, problem.activation)

@@ -30,9 +30,9 @@ class FigureSaver:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.writer = None
         if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
+            from bbp_torch.tensorboard import FigureLog
 
-            self.writer = SummaryWriter(log_dir=str(self.out_dir / "tensorboard"))
+            self.writer = FigureLog(self.out_dir / "tensorboard")
         self.saved: list[Path] = []
 
     def save(self, fig, name: str) -> list[Path]:
@@ -41,8 +41,7 @@ class FigureSaver:
         fig.savefig(paths[0], dpi=150)
         fig.savefig(paths[1])
         if self.writer is not None:
-            self.writer.add_figure(name, fig, global_step=0, close=False)
-            self.writer.flush()
+            self.writer.add(name, fig)
         plt.close(fig)
         self.saved.extend(paths)
         return paths

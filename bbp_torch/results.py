@@ -1,9 +1,16 @@
 """Run records: one ``record.json`` per run, written atomically, and tables of many of them.
 
 A record is a JSON object ``{"status", "config", "metrics", "timings", "versions", "device", ...}``.
-``status`` is ``"ok"`` for a finished run and ``"error"`` for a run that failed (then ``error``
-holds the message). Records are written to a temporary file in the same folder and renamed, so a
-reader never sees half a record.
+``status`` is one of
+
+* ``"ok"``: finished, and every returned eigenpair met ``solver.tol``;
+* ``"unconverged"``: finished, but some pair missed its tolerance (``warning`` says which,
+  ``metrics.relative_residuals`` by how much); tables leave it out of means unless asked;
+* ``"error"``: the run failed; ``error_kind`` is ``config`` (the input), ``numerical`` (no valid
+  number came out) or ``exception`` (anything else), ``error`` the message, ``traceback`` where.
+
+Records are written to a temporary file in the same folder and renamed, so a reader never sees
+half a record.
 """
 
 from __future__ import annotations
@@ -55,6 +62,37 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
 def write_record(run_dir: str | Path, record: dict) -> Path:
     """Write ``record`` as ``run_dir/record.json`` atomically."""
     return write_json_atomic(Path(run_dir) / RECORD_NAME, record)
+
+
+STATUSES = ("ok", "unconverged", "error")
+FINISHED = ("ok", "unconverged")  # deterministic outcomes: a resumed sweep does not redo them
+
+
+def new_record(status: str, config: dict, metrics: dict, timings: dict, device: str,
+               warning: str | None = None) -> dict:
+    """The envelope of a finished run (``status`` ok or unconverged)."""
+    record = {"status": status, "config": config, "metrics": metrics, "timings": timings,
+              "versions": versions(), "device": device}
+    if warning:
+        record["warning"] = warning
+    return record
+
+
+def error_record(config: dict, err: BaseException, kind: str) -> dict:
+    """A record for a run that failed: the config, the kind of failure, message and traceback."""
+    import traceback
+
+    return {
+        "status": "error",
+        "error_kind": kind,
+        "error": f"{type(err).__name__}: {err}" if kind != "config" else str(err),
+        "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__)),
+        "config": config,
+        "metrics": {},
+        "timings": {},
+        "versions": versions(),
+        "device": None,
+    }
 
 
 def read_record(path: str | Path) -> dict:
@@ -114,25 +152,33 @@ def record_row(record: dict, path: str | Path | None = None) -> dict[str, Any]:
     row.update(flatten(record.get("metrics", {}), "metrics."))
     row.update(flatten(record.get("timings", {}), "timings."))
     row["device"] = record.get("device")
-    if "error" in record:
-        row["error"] = record["error"]
+    for key in ("error", "error_kind", "warning"):
+        if key in record:
+            row[key] = record[key]
     if path is not None:
         row["run_dir"] = str(Path(path).parent)
     return row
 
 
-def load_table(roots: Iterable[str | Path]):
+def load_table(roots: Iterable[str | Path], identity: bool = False):
     """All records below ``roots`` as a pandas DataFrame (one row per run).
 
     Unreadable records (e.g. truncated by a crash of an older version) become rows with
-    ``status="unreadable"``, so a table is always produced.
+    ``status="unreadable"``, so a table is always produced. ``identity`` adds the column
+    ``config_identity``: the part of the config that decides the run's numbers, as JSON.
     """
     import pandas as pd
+
+    from bbp_torch.config import run_identity
 
     rows = []
     for path in find_records(roots):
         try:
-            rows.append(record_row(read_record(path), path))
+            record = read_record(path)
+            rows.append(record_row(record, path))
+            if identity:
+                rows[-1]["config_identity"] = json.dumps(run_identity(record.get("config", {})),
+                                                         sort_keys=True)
         except (OSError, json.JSONDecodeError) as err:
             rows.append({"status": "unreadable", "error": str(err), "run_dir": str(path.parent)})
     return pd.DataFrame(rows)

@@ -1,53 +1,135 @@
-"""Sweeps: how many runs a Hydra multirun expects, its progress, and ``bbp-collect``.
+"""Sweeps: the runs a folder expects, its progress and outcome, and tables of its records.
 
-A sweep folder (``outputs/multirun/<name>/``) holds Hydra's ``multirun.yaml`` and one subfolder
-per run, named by the run's overrides, each with a ``record.json`` once the run has finished (or
-failed: then the record's ``status`` is ``"error"``). Runs are counted from the records, so the
-progress of a sweep and the completeness of a collected table survive restarts.
+A sweep folder (``outputs/multirun/<name>/``) holds one subfolder per run, named by the run's
+overrides as Hydra names them (``hydra.job.override_dirname``), each with its ``record.json``
+once the run has finished (``ok`` or ``unconverged``) or failed (``error``), and the file
+``sweeps.jsonl``: one line per sweep, or resumption of one, that wrote into the folder (when,
+its overrides, the names of its runs). The runs a folder expects are the union over those
+lines, so that two sweeps into one folder (the default folder of unnamed sweeps is shared) are
+counted right; runs are counted from their records, so progress and completeness survive
+restarts. Folders from before ``sweeps.jsonl`` fall back on Hydra's ``multirun.yaml``.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
-import sys
+import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from bbp_torch.results import find_records, load_table
+from bbp_torch.results import RECORD_NAME, find_records, load_table, read_record
 
-SWEEP_FILE = "multirun.yaml"
+SWEEP_LOG = "sweeps.jsonl"
+SWEEP_FILE = "multirun.yaml"  # Hydra's, rewritten by every sweep into the folder
+SUBDIR_TEMPLATE = "${or_default:${hydra.job.override_dirname},run}"
 
 
-def expected_runs(sweep_dir: str | Path) -> int | None:
-    """Number of runs the sweep in ``sweep_dir`` launches (from its ``multirun.yaml``).
+# ----------------------------------------------------------------------------- run names
 
-    The product, over swept keys, of the number of values; command-line overrides take
-    precedence over ``hydra.sweeper.params`` of a preset. None when it cannot be told.
-    """
+
+def job_dirname(job: list[str], exclude_keys: Iterable[str], item_sep: str = ",",
+                kv_sep: str = "=") -> str:
+    """The folder of one job, as Hydra's ``override_dirname`` names it from the job's overrides
+    (``key=value`` strings): sorted, excluded keys left out; ``run`` when nothing is left."""
+    exclude = set(exclude_keys)
+    lines = sorted(o for o in job if o.split("=", 1)[0].lstrip("+~") not in exclude)
+    return item_sep.join(lines).replace("=", kv_sep) or "run"
+
+
+def sweep_jobs(params: dict, task: list[str]) -> list[list[str]]:
+    """Every job of a basic sweep: the product of ``params`` (a preset's
+    ``hydra.sweeper.params``) and the command-line ``task`` overrides, the latter winning."""
+    import itertools
+
     from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = [f"{key}={value}" for key, value in params.items()] + list(task)
+    choices: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            choices[key] = [f"{key}={v}" for v in override.sweep_string_iterator()]
+        else:
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*choices.values())]
+
+
+def sweep_run_names(config) -> list[str]:
+    """The run folders of the sweep that ``config`` (composed, with its ``hydra`` node)
+    launches; empty when they cannot be told (another sweeper, another folder naming)."""
     from omegaconf import OmegaConf
 
-    path = Path(sweep_dir) / SWEEP_FILE
+    hc = config.hydra
+    subdir = OmegaConf.to_container(hc.sweep, resolve=False).get("subdir")
+    if not str(hc.sweeper.get("_target_", "")).endswith("BasicSweeper") or \
+            subdir != SUBDIR_TEMPLATE:
+        return []
+    naming = hc.job.config.override_dirname
+    params = hc.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
+    jobs = sweep_jobs(params, list(hc.overrides.task))
+    return sorted({job_dirname(job, naming.exclude_keys, naming.item_sep, naming.kv_sep)
+                   for job in jobs})
+
+
+def register_sweep(sweep_dir: str | Path, names: list[str], overrides: list[str]) -> None:
+    """Append one line to ``sweep_dir/sweeps.jsonl``: this sweep's start and its runs."""
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    line = {"started": time.time(), "overrides": list(overrides), "runs": list(names)}
+    with open(sweep_dir / SWEEP_LOG, "a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def _sweep_log(sweep_dir: Path) -> list[dict]:
+    path = Path(sweep_dir) / SWEEP_LOG
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a crash: the others still count
+            continue
+    return entries
+
+
+def expected_names(sweep_dir: str | Path) -> list[str] | None:
+    """The runs every sweep into ``sweep_dir`` launched (union), or None when unknown."""
+    entries = _sweep_log(Path(sweep_dir))
+    if not entries or any(not e.get("runs") for e in entries):
+        return None
+    return sorted({name for e in entries for name in e["runs"]})
+
+
+def _multirun_yaml_count(sweep_dir: Path) -> int | None:
+    """Runs of the last sweep, from Hydra's ``multirun.yaml`` (older folders)."""
+    from omegaconf import OmegaConf
+
+    path = sweep_dir / SWEEP_FILE
     if not path.exists():
         return None
     try:
         cfg = OmegaConf.load(path)
-        params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+        params = OmegaConf.select(cfg, "hydra.sweeper.params")
+        params = OmegaConf.to_container(params) if params else {}
         task = list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
-        lines = [f"{key}={value}" for key, value in params.items()] + task
-        counts: dict[str, int] = {}
-        for override in OverridesParser.create().parse_overrides(lines):
-            if override.is_sweep_override():
-                counts[override.get_key_element()] = len(list(override.sweep_string_iterator()))
-            else:
-                counts.pop(override.get_key_element(), None)
-        return math.prod(counts.values()) if counts else 1
+        return len(sweep_jobs(params, task))
     except Exception:  # a malformed or foreign multirun.yaml: no count, never a crash
         return None
 
 
-def _duration(seconds: float) -> str:
+def expected_runs(sweep_dir: str | Path) -> int | None:
+    """How many runs ``sweep_dir`` expects (every sweep into it counted once per run)."""
+    names = expected_names(sweep_dir)
+    return len(names) if names is not None else _multirun_yaml_count(Path(sweep_dir))
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def duration(seconds: float) -> str:
+    """``1h02m03s`` / ``2m03s``."""
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
@@ -57,115 +139,164 @@ def _duration(seconds: float) -> str:
 def progress_line(sweep_dir: str | Path) -> str:
     """``[sweep] 5/24 runs finished, elapsed 1m20s, ETA 5m04s``.
 
-    Runs are counted by their record files (ok or error) without reading them, so the line stays
-    cheap in sweeps of thousands of runs; ``bbp-collect`` tells ok from failed. The ETA
-    extrapolates the pace since the sweep (or its latest resumption) started.
+    Runs are counted by their record files (ok, unconverged or error) without reading them, so
+    the line stays cheap in sweeps of thousands of runs; the ETA extrapolates the pace since the
+    latest sweep into the folder started.
     """
     sweep_dir = Path(sweep_dir)
-    records = find_records([sweep_dir])
+    names = expected_names(sweep_dir)
+    if names is None:
+        records = find_records([sweep_dir])
+        total = _multirun_yaml_count(sweep_dir)
+    else:
+        records = [p for p in (sweep_dir / n / RECORD_NAME for n in names) if p.exists()]
+        total = len(names)
     finished = len(records)
-    total = expected_runs(sweep_dir)
     text = f"[sweep] {finished}/{total if total else '?'} runs finished"
-    marker = sweep_dir / SWEEP_FILE
-    if marker.exists():
-        # Hydra rewrites multirun.yaml when a sweep is (re)started: the pace counts only the
-        # records written since then, not those of an earlier attempt.
-        started = marker.stat().st_mtime
+    entries = _sweep_log(sweep_dir)
+    if entries:
+        started = entries[-1]["started"]
         elapsed = max(0.0, time.time() - started)
-        text += f", elapsed {_duration(elapsed)}"
+        text += f", elapsed {duration(elapsed)}"
         fresh = sum(1 for r in records if r.stat().st_mtime >= started)
         if total and fresh and finished < total:
-            text += f", ETA {_duration((total - finished) * elapsed / fresh)}"
+            text += f", ETA {duration((total - finished) * elapsed / fresh)}"
     return text
 
 
+def sweep_outcome(sweep_dir: str | Path, names: list[str]) -> dict[str, int]:
+    """Counts over the runs ``names`` of ``sweep_dir``: ok, unconverged, failed (of which
+    ``config`` were refused configurations) and missing (no record)."""
+    counts = {"ok": 0, "unconverged": 0, "failed": 0, "config": 0, "missing": 0}
+    for name in names:
+        path = Path(sweep_dir) / name / RECORD_NAME
+        if not path.exists():
+            counts["missing"] += 1
+            continue
+        try:
+            record = read_record(path)
+        except (OSError, ValueError):
+            counts["failed"] += 1
+            continue
+        status = record.get("status")
+        if status in ("ok", "unconverged"):
+            counts[status] += 1
+        else:
+            counts["failed"] += 1
+            counts["config"] += record.get("error_kind") == "config"
+    return counts
+
+
+# ----------------------------------------------------------------------------- tables
+
+
 def sweep_dirs(roots: list[str | Path]) -> list[Path]:
-    """Sweep folders below ``roots``: those holding a ``multirun.yaml``."""
-    found = []
+    """Sweep folders below ``roots``: those holding a ``sweeps.jsonl`` or a ``multirun.yaml``."""
+    found = set()
     for root in roots:
-        root = Path(root)
-        found.extend(p.parent for p in root.rglob(SWEEP_FILE))
-    return sorted(set(found))
+        for marker in (SWEEP_LOG, SWEEP_FILE):
+            found.update(p.parent for p in Path(root).rglob(marker))
+    return sorted(found)
+
+
+def drop_superseded(table):
+    """Leave out the error rows of runs that also have an ok row (the same config, e.g. a
+    failure redone in another folder): a failure that a later success replaced is not one."""
+    if not len(table) or "config_identity" not in table:
+        return table, 0
+    done = set(table.loc[table["status"] == "ok", "config_identity"])
+    superseded = (table["status"] == "error") & table["config_identity"].isin(done)
+    return table[~superseded].reset_index(drop=True), int(superseded.sum())
 
 
 SWEEP_COLUMNS = ("config.problem.N", "config.problem.p", "config.problem.p_star",
                  "config.problem.a", "config.problem.alpha", "config.hessian.kind")
+MEAN_METRICS = ("metrics.lambda_min", "metrics.gap", "metrics.overlap")
 
 
-def summarize(table, expected: int | None) -> str:
-    """Counts of ok / failed / missing runs and mean metrics over seeds per swept point."""
-    lines = []
-    n_ok = int((table["status"] == "ok").sum()) if len(table) else 0
-    n_failed = len(table) - n_ok
-    missing = None if expected is None else max(0, expected - len(table))
-    lines.append(f"{len(table)} records: {n_ok} ok, {n_failed} failed or unreadable"
-                 + ("" if missing is None else f", {missing} missing (of {expected} expected)"))
-    if n_failed:
-        bad = table[table["status"] != "ok"]
-        for _, row in bad.head(5).iterrows():
-            lines.append(f"  failed: {row.get('run_dir')}: {str(row.get('error'))[:120]}")
-    ok = table[table["status"] == "ok"] if len(table) else table
-    metrics = [m for m in ("metrics.lambda_min", "metrics.gap", "metrics.overlap")
-               if m in ok.columns]
+def summarize(table, expected: list[str] | int | None, superseded: int = 0,
+              include_unconverged: bool = False) -> str:
+    """Counts of ok / unconverged / failed / missing runs and mean metrics over seeds per point.
+
+    Means are over ``ok`` runs (and ``unconverged`` ones with ``include_unconverged``).
+    """
+    status = table["status"] if len(table) else []
+    n_ok = int((status == "ok").sum()) if len(table) else 0
+    n_unconv = int((status == "unconverged").sum()) if len(table) else 0
+    n_failed = len(table) - n_ok - n_unconv
+    if isinstance(expected, list):
+        have = set(table["run_dir"]) if len(table) else set()
+        missing, total = len([n for n in expected if n not in have]), len(expected)
+    elif expected is not None:
+        missing, total = max(0, expected - len(table)), expected
+    else:
+        missing = total = None
+    lines = [f"{len(table)} records: {n_ok} ok, {n_unconv} unconverged, {n_failed} failed or "
+             "unreadable" + ("" if missing is None else f", {missing} missing (of {total} "
+                             "expected)")
+             + (f"; {superseded} failures superseded by a later success" if superseded else "")]
+    for label, mask in (("failed", ~status.isin(["ok", "unconverged"])),
+                        ("unconverged", status == "unconverged")) if len(table) else ():
+        for _, row in table[mask].head(5).iterrows():
+            why = row.get("error") if label == "failed" else row.get("warning")
+            kind = f" [{row.get('error_kind')}]" if label == "failed" else ""
+            lines.append(f"  {label}{kind}: {row.get('run_dir')}: {str(why)[:120]}")
+    keep = ["ok", "unconverged"] if include_unconverged else ["ok"]
+    ok = table[status.isin(keep)] if len(table) else table
+    metrics = [m for m in MEAN_METRICS if m in ok.columns]
     if len(ok) and metrics:
+        what = "ok and unconverged" if include_unconverged else "ok"
         keys = [c for c in SWEEP_COLUMNS if c in ok.columns and ok[c].nunique() > 1]
         if keys:
             grouped = ok.groupby(keys)[metrics].mean()
             grouped.insert(0, "runs", ok.groupby(keys).size())
-            lines.append("mean over seeds:")
+            lines.append(f"mean over seeds ({what} runs):")
             lines.append(grouped.to_string(float_format=lambda x: f"{x:.4g}"))
         else:
+            lines.append(f"mean and std ({what} runs):")
             lines.append(ok[metrics].describe().loc[["mean", "std"]].to_string())
     return "\n".join(lines)
 
 
-def collect(roots: list[str | Path], out: str | Path | None = None):
+def collect(roots: list[str | Path], out: str | Path | None = None,
+            include_unconverged: bool = False):
     """Read every record below ``roots`` into one table; write it; return ``(table, summary)``.
 
     ``out`` ending in ``.parquet`` writes parquet (when pyarrow is present), otherwise CSV; by
-    default ``<first root>/table.csv`` (and ``table.parquet`` when possible).
+    default ``<first root>/table.csv`` (and ``table.parquet`` when possible). The table keeps
+    every row with its ``status``; the summary's means leave unconverged runs out unless
+    ``include_unconverged``.
     """
-    table = load_table(roots)
-    expected = [expected_runs(d) for d in sweep_dirs(roots)]
-    total = sum(expected) if expected and None not in expected else None
-    text = summarize(table, total)
+    table = load_table(roots, identity=True)
+    table, superseded = drop_superseded(table)
+    dirs = sweep_dirs(roots)
+    expected: list[str] | int | None = None
+    names = [expected_names(d) for d in dirs]
+    if dirs and all(n is not None for n in names):
+        expected = [str(Path(d, n)) for d, ns in zip(dirs, names, strict=True) for n in ns]
+    elif dirs:
+        counts = [expected_runs(d) for d in dirs]
+        expected = sum(counts) if None not in counts else None
+    text = summarize(table.drop(columns=["config_identity"], errors="ignore"), expected,
+                     superseded, include_unconverged)
     out = Path(out) if out else Path(roots[0]) / "table.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
+    saved = table.drop(columns=["config_identity"], errors="ignore")
     if out.suffix == ".parquet":
-        table.to_parquet(out)
+        saved.to_parquet(out)
         written.append(out)
     else:
-        table.to_csv(out, index=False)
+        saved.to_csv(out, index=False)
         written.append(out)
         try:
-            table.to_parquet(out.with_suffix(".parquet"))
+            saved.to_parquet(out.with_suffix(".parquet"))
             written.append(out.with_suffix(".parquet"))
         except (ImportError, ValueError):
             pass
-    return table, text + "\nwritten: " + ", ".join(str(w) for w in written)
+    return saved, text + "\nwritten: " + ", ".join(str(w) for w in written)
 
 
-def collect_main(argv=None) -> int:
-    """Console script ``bbp-collect DIR... [--out FILE]``."""
-    parser = argparse.ArgumentParser(
-        prog="bbp-collect",
-        description="Collect the record.json files of one or more multirun folders into a table.")
-    parser.add_argument("dirs", nargs="+", help="multirun (or run) folders")
-    parser.add_argument("--out", default=None,
-                        help="output file (.csv or .parquet); default DIR/table.csv")
-    args = parser.parse_args(argv)
-    missing = [d for d in args.dirs if not Path(d).exists()]
-    if missing:
-        print(f"bbp-collect: no such folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    table, text = collect(args.dirs, args.out)
-    if not len(table):
-        print(f"bbp-collect: no record.json below {', '.join(args.dirs)}", file=sys.stderr)
-        return 1
-    print(text)
-    return 0
-
-
-def main() -> None:  # pragma: no cover - console script
-    sys.exit(collect_main())
+__all__ = ["collect", "duration", "expected_names", "expected_runs", "job_dirname",
+           "progress_line", "register_sweep", "summarize", "sweep_jobs", "sweep_outcome",
+           "sweep_run_names"]

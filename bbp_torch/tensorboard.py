@@ -1,8 +1,10 @@
-"""TensorBoard logging of a run record: scalars, eigenvalue histogram, spectrum figure, hparams.
+"""Every TensorBoard writer of the package: runs of the study and of training, theory curves,
+figures.
 
-Everything goes into the run's own folder (one writer). The hparams summaries are written into
-that writer directly rather than through ``SummaryWriter.add_hparams`` (which opens a separate
-sub-run), so a Hydra multirun folder compares cleanly in TensorBoard's HParams tab.
+A run's events go into the run's own folder (one writer): scalars, the eigenvalue histogram (or
+the SLQ density), the spectrum figure, and the hparams summaries, written into that writer
+directly rather than through ``SummaryWriter.add_hparams`` (which opens a separate sub-run), so a
+Hydra multirun folder compares cleanly in TensorBoard's HParams tab.
 """
 
 from __future__ import annotations
@@ -85,17 +87,29 @@ def spectrum_figure(values: np.ndarray, bottom: np.ndarray, edge: float | None =
     return fig
 
 
-def log_run(run_dir: str | Path, record: dict, spectrum: np.ndarray | None = None,
-            bins: int = 60, figure: bool = True, theory_density: dict | None = None) -> None:
-    """Write the record's metrics, histogram, figure and hparams as TensorBoard events.
-
-    ``theory_density`` (``{"lambda": [...], "rho": [...]}``) is drawn over the histogram.
-    """
+def _writer(log_dir: str | Path):
     from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(log_dir))
+
+
+def _write_hparams(writer, config: dict, metrics: dict) -> None:
     from torch.utils.tensorboard.summary import hparams
 
+    for summary in hparams(hparam_values(config), metrics):
+        writer.file_writer.add_summary(summary)
+
+
+def log_run(run_dir: str | Path, result) -> None:
+    """Write a study run (:class:`bbp_torch.study.StudyResult`) as TensorBoard events: the
+    record's metrics, the histogram of ``result.spectrum`` (or the SLQ density), the spectrum
+    figure with ``result.theory_density`` drawn over it, and the hparams."""
+    record, spectrum = result.record, result.spectrum
+    bins = record["config"]["logging"]["histogram_bins"]
+    figure = record["config"]["logging"]["figures"]
+    theory_density = result.theory_density
     metrics = flatten(record.get("metrics", {}))
-    writer = SummaryWriter(log_dir=str(run_dir))
+    writer = _writer(run_dir)
     try:
         for name in SCALAR_METRICS:
             if _numeric(metrics.get(name)):
@@ -107,8 +121,6 @@ def log_run(run_dir: str | Path, record: dict, spectrum: np.ndarray | None = Non
             writer.add_scalar("spectrum/bottom_overlaps", m, i)
         density = record["metrics"].get("density")
         if spectrum is None and density:  # matrix-free run: the SLQ density instead
-            from bbp_torch.density import log_density
-
             log_density(writer, density["edges"], density["density"], n=density["n"])
         if spectrum is not None and len(spectrum):
             writer.add_histogram("spectrum/eigenvalues", np.asarray(spectrum), 0, bins=bins)
@@ -127,8 +139,99 @@ def log_run(run_dir: str | Path, record: dict, spectrum: np.ndarray | None = Non
                 plt.close(fig)
         hp_metrics = {f"metrics/{k}": float(metrics[k]) for k in SCALAR_METRICS
                       if _numeric(metrics.get(k))}
-        exp, ssi, sei = hparams(hparam_values(record["config"]), hp_metrics)
-        for summary in (exp, ssi, sei):
-            writer.file_writer.add_summary(summary)
+        _write_hparams(writer, record["config"], hp_metrics)
     finally:
         writer.close()
+
+
+def log_density(writer, edges, density, n: int, tag: str = "spectrum/density_slq",
+                step: int = 0) -> None:
+    """Log a binned density as a histogram of ``n`` eigenvalues into ``writer``.
+
+    The bins become bucket counts ``n * density * width``, so the plot reads like the dense
+    path's ``add_histogram``.
+    """
+    edges = np.asarray(edges, dtype=float)
+    counts = n * np.asarray(density, dtype=float) * np.diff(edges)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    writer.add_histogram_raw(
+        tag, min=float(edges[0]), max=float(edges[-1]), num=int(round(counts.sum())),
+        sum=float((counts * centers).sum()), sum_squares=float((counts * centers**2).sum()),
+        bucket_limits=[float(x) for x in edges[1:]], bucket_counts=[float(x) for x in counts],
+        global_step=step,
+    )
+
+
+# Series of a training run plotted under train/ and hessian/.
+TRAIN_SCALARS = ("train_loss", "gen_error", "gen_error_exact", "overlap", "norm")
+HESSIAN_SCALARS = ("lambda_min", "eigvec_overlap", "eigvec_overlap_subspace", "lambda_edge")
+# Metrics of a training record shown as HParams metrics (when numeric).
+TRAIN_HPARAM_METRICS = (
+    "final_overlap", "final_gen_error", "success", "steps", "init.lambda_min", "init.overlap",
+    "init.student_overlap", "init.warm_student_overlap", "theory.alpha_bbp",
+)
+
+
+def _number(x) -> float | None:
+    if isinstance(x, bool):
+        return float(x)
+    return float(x) if _numeric(x) else None
+
+
+def log_training(run_dir: str | Path, result) -> None:
+    """Write a training run (:class:`bbp_torch.study.TrainResult`) as TensorBoard events:
+    scalars per tracked step, then the hparams."""
+    record = result.record
+    metrics = record["metrics"]
+    series = metrics["series"]
+    writer = _writer(run_dir)
+    try:
+        for i, step in enumerate(series["step"]):
+            for group, keys in (("train", TRAIN_SCALARS), ("hessian", HESSIAN_SCALARS)):
+                for key in keys:
+                    value = _number(series[key][i])
+                    if value is not None:
+                        writer.add_scalar(f"{group}/{key}", value, step)
+        flat = flatten({k: v for k, v in metrics.items() if k != "series"})
+        hp_metrics = {f"metrics/{k}": _number(flat.get(k)) for k in TRAIN_HPARAM_METRICS}
+        hp_metrics = {k: v for k, v in hp_metrics.items() if v is not None}
+        for name, value in hp_metrics.items():
+            writer.add_scalar(name, value, 0)
+        _write_hparams(writer, record["config"], hp_metrics)
+    finally:
+        writer.close()
+
+
+def log_theory_curves(log_dir: str | Path, curves: list[dict], densities: dict) -> None:
+    """Theory curves (``bbp-theory curves``): scalars theory/<name> with step = round(1000
+    alpha); the density at each alpha as theory/density_alpha=<alpha> (and its lambda grid)
+    with step = grid index."""
+    writer = _writer(log_dir)
+    try:
+        for r in curves:
+            step = int(round(1000 * r["alpha"]))
+            for key in ("lambda_edge", "lambda_outlier", "overlap", "lambda_edge_rescaled",
+                        "lambda_outlier_rescaled"):
+                if r[key] is not None:
+                    writer.add_scalar(f"theory/{key}", r[key], global_step=step)
+        for alpha, (lam, rho) in densities.items():
+            for i, (x, v) in enumerate(zip(lam, rho, strict=True)):
+                writer.add_scalar(f"theory/density_alpha={alpha:g}", float(v), global_step=i)
+                writer.add_scalar(f"theory/density_lambda_alpha={alpha:g}", float(x),
+                                  global_step=i)
+    finally:
+        writer.close()
+
+
+class FigureLog:
+    """Figures as TensorBoard images under their names, in ``log_dir``."""
+
+    def __init__(self, log_dir: str | Path):
+        self.writer = _writer(log_dir)
+
+    def add(self, name: str, fig) -> None:
+        self.writer.add_figure(name, fig, global_step=0, close=False)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()

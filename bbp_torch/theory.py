@@ -361,6 +361,17 @@ def transition_type(p, p_star, a) -> str:
     return "continuous" if g_edge > G_POLE else "discontinuous"
 
 
+def threshold(p, p_star, a) -> dict:
+    """``{"alpha_bbp", "transition_type"}``, or ``{"alpha_bbp": None, "error": "<type>: <msg>"}``
+    when the theory fails for ``(p, p*, a)``: the form in which records and figures ask for the
+    threshold, so that a failure of the theory never loses a run or a figure."""
+    try:
+        return {"alpha_bbp": float(alpha_bbp(p, p_star, a)),
+                "transition_type": transition_type(p, p_star, a)}
+    except Exception as err:  # the theory does not cover this case: say so, keep the caller
+        return {"alpha_bbp": None, "error": f"{type(err).__name__}: {err}"}
+
+
 def _mean_inv_shifted(p: float, c: float) -> float:
     """E[1/(yh + c)], yh ~ chi2(p)/p, closed form: with r = p yh ~ Gamma(k = p/2, scale 2),
     E[1/(r + C)] = C^(k-1) 2^-k U(k, k, C/2), C = p c (Tricomi's U); p = inf gives 1/(1 + c)."""

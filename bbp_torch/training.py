@@ -35,18 +35,14 @@ Conventions
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from bbp_torch.config import Config, ConfigError, validate
-from bbp_torch.hessian import HessianOperator, gradient, radial_projector_apply
-from bbp_torch.model import Problem, fresh_data, make_problem, resolve_device, student_output
-from bbp_torch.observables import bulk_edge_estimate, measure, subspace_overlap, teacher_overlap
-from bbp_torch.results import versions
+from bbp_torch.config import SolverConfig
+from bbp_torch.hessian import gradient, hessian_operator, radial_projector_apply
+from bbp_torch.model import Problem, Student, fresh_data, student_output
+from bbp_torch.observables import bulk_edge_estimate, subspace_overlap, teacher_overlap
 from bbp_torch.spectrum import bottom_eigenpairs
 
 METHODS = ("gd", "spherical_gd")
@@ -83,9 +79,18 @@ def population_gen_error(W: torch.Tensor, W_star: torch.Tensor) -> float:
     return float((trace**2 + 2 * frob2) / (2 * N**2))
 
 
-def sample_gen_error(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> float:
+def exact_gen_error(problem: Problem, W: torch.Tensor) -> float | None:
+    """:func:`population_gen_error` for the square; None for other activations (no closed
+    form: the fresh-data estimate ``gen_error`` is then the only one)."""
+    if problem.activation != "quadratic":
+        return None
+    return population_gen_error(W, problem.W_star)
+
+
+def sample_gen_error(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
+                     activation: str = "quadratic") -> float:
     """``1/2 mean_mu (y - yhat)^2`` on the samples ``(X, y)`` (fresh data from the teacher)."""
-    yhat = student_output(X.to(W.dtype) @ W.T / W.shape[1] ** 0.5)
+    yhat = student_output(X.to(W.dtype) @ W.T / W.shape[1] ** 0.5, activation)
     return float(0.5 * (y - yhat).pow(2).mean())
 
 
@@ -98,19 +103,21 @@ def project_to_sphere(W: torch.Tensor) -> torch.Tensor:
 class Tracker:
     """What is measured along a descent: fresh test data and the Hessian settings.
 
-    ``hessian_kind``, ``solver`` and ``k`` select the bottom eigenpairs (``k`` at least
-    ``p p* + 1`` also gives the bulk-edge estimate); ``chunk_size`` goes to the matrix-free
-    operator and ``solver_options`` to :func:`bbp_torch.spectrum.bottom_eigenpairs`.
+    ``hessian_kind``, ``product`` (closed_form | autograd) and ``solver`` (the solver group;
+    ``k`` at least ``p p* + 1`` also gives the bulk-edge estimate) select the bottom eigenpairs,
+    ``chunk_size`` goes to the matrix-free operator, ``seed`` fixes the Lanczos start.
+    ``unconverged`` lists the tracked steps whose eigenpairs missed ``solver.tol``.
     """
 
     problem: Problem
     X_test: torch.Tensor
     y_test: torch.Tensor
     hessian_kind: str = "euclidean"
-    solver: str = "dense"
-    k: int | None = None
+    product: str = "closed_form"
+    solver: SolverConfig = field(default_factory=lambda: SolverConfig(full_spectrum=False))
     chunk_size: int | None = None
-    solver_options: dict = field(default_factory=dict)
+    seed: int = 0
+    unconverged: list[int] = field(default_factory=list)
     _last: tuple | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -125,8 +132,8 @@ class Tracker:
         pr = self.problem
         return {
             "train_loss": float(pr.loss(W)) / pr.M,
-            "gen_error": sample_gen_error(W, self.X_test, self.y_test),
-            "gen_error_exact": population_gen_error(W, pr.W_star),
+            "gen_error": sample_gen_error(W, self.X_test, self.y_test, pr.activation),
+            "gen_error_exact": exact_gen_error(pr, W),
             "overlap": gram_overlap(W, pr.W_star),
             "norm": float(W.pow(2).sum(dim=1).mean()) / pr.N,
         }
@@ -135,18 +142,18 @@ class Tracker:
         """Bottom eigenpairs of the Hessian at ``W`` (the last result is reused for equal ``W``)."""
         if self._last is not None and torch.equal(self._last[0], W):
             return self._last[1]
-        pr = self.problem
-        k = self.k or min(pr.dim, pr.p * pr.p_star + 1)
-        op = HessianOperator(pr, W=W, kind=self.hessian_kind, chunk_size=self.chunk_size)
-        pairs = bottom_eigenpairs(op, k, solver=self.solver, full_spectrum=False,
-                                  **self.solver_options)
+        op = hessian_operator(self.problem, W=W, kind=self.hessian_kind, product=self.product,
+                              chunk_size=self.chunk_size)
+        pairs = bottom_eigenpairs(op, self.solver, seed=self.seed)
         self._last = (W.clone(), pairs)
         return pairs
 
-    def hessian(self, W: torch.Tensor) -> dict:
+    def hessian(self, W: torch.Tensor, step: int = 0) -> dict:
         """Bottom eigenvalue, its eigenvector's teacher overlap, the edge estimate."""
         pr = self.problem
         pairs = self.eigenpairs(W)
+        if not pairs.converged and step not in self.unconverged:
+            self.unconverged.append(step)
         values = pairs.values.double().cpu()
         j = pr.p * pr.p_star
         return {
@@ -226,10 +233,12 @@ def train(
 ) -> Trajectory:
     """Descend from ``W0`` (default: the problem's student) with ``method`` (gd | spherical_gd).
 
-    Stops at the first tracked step where the fresh-data generalization error is below
-    ``gen_tol``, the per-sample training loss below ``loss_tol``, or the loss has diverged; else
-    after ``steps`` steps. ``hessian_every`` (a multiple of ``track_every``; None = every tracked
-    step; 0 = first and last step only) sets how often the Hessian is diagonalised.
+    The steps update the parameter of the student module (:class:`bbp_torch.model.Student`)
+    with the closed-form gradient. Stops at the first tracked step where the fresh-data
+    generalization error is below ``gen_tol``, the per-sample training loss below ``loss_tol``,
+    or the loss has diverged; else after ``steps`` steps. ``hessian_every`` (a multiple of
+    ``track_every``; None = every tracked step; 0 = first and last step only) sets how often
+    the Hessian is diagonalised.
     """
     if method not in STEPS:
         raise ValueError(f"Unknown train.method {method!r}: use one of {', '.join(METHODS)}.")
@@ -237,7 +246,8 @@ def train(
     tracker = tracker or Tracker.with_fresh_data(problem)
     hessian_every = track_every if hessian_every is None else hessian_every
     eta = natural_step_size(problem, lr)
-    W = (problem.W if W0 is None else W0).clone()
+    student = Student.of(problem, problem.W if W0 is None else W0)
+    W = student.weight.detach()  # a view: it follows the parameter
     series: dict[str, list] = {key: [] for key in SERIES_KEYS}
     step = 0
     while True:
@@ -248,12 +258,13 @@ def train(
                 reason = "max_steps"
             periodic = hessian_every > 0 and step % hessian_every == 0
             if reason != "diverged" and (periodic or step == 0 or reason is not None):
-                point.update(tracker.hessian(W))
+                point.update(tracker.hessian(W, step))
             for key in SERIES_KEYS:
                 series[key].append(point.get(key))
             if reason is not None:
-                return Trajectory(W=W, series=series, steps=step, stop_reason=reason)
-        W = step_fn(problem, W, eta)
+                return Trajectory(W=W.clone(), series=series, steps=step, stop_reason=reason)
+        with torch.no_grad():
+            student.weight.copy_(step_fn(problem, W, eta))
         step += 1
 
 
@@ -296,195 +307,3 @@ def spectral_student(vectors: torch.Tensor, W: torch.Tensor, p_star: int) -> tor
         U = Vh[:p_star]  # (p*, N) orthonormal: unit k's estimate of the teacher subspace
         rows.append(U.T @ (U @ W[k]))
     return project_to_sphere(torch.stack(rows))
-
-
-# --------------------------------------------------------------------------------------------
-# Configuration of a training run
-
-
-@dataclass
-class TrainConfig:
-    """The ``train`` group (``conf/train/default.yaml``)."""
-
-    method: str = "spherical_gd"  # gd | spherical_gd
-    lr: float = 0.1  # natural units: eta = lr * p * N / M
-    steps: int = 3000  # step budget
-    init: str = "random"  # random | spectral (bottom p*p_star eigenvectors of the Hessian at init)
-    track_every: int = 100  # steps between measurements
-    hessian_every: int | None = None  # steps between Hessians; None = track_every; 0 = ends only
-    gen_tol: float = 1e-2  # stop, and count as a success, when gen_error < gen_tol
-    loss_tol: float = 1e-12  # stop when the per-sample training loss < loss_tol
-    n_test: int = 4000  # fresh samples for the generalization error
-
-
-@dataclass
-class TrainRunConfig:
-    """The core :class:`Config` plus the ``train`` group."""
-
-    core: Config
-    train: TrainConfig
-
-    def to_dict(self) -> dict:
-        return {**asdict(self.core), "train": asdict(self.train)}
-
-
-def _train_fail(key: str, value, requirement: str, fix: str) -> None:
-    raise ConfigError(f"Invalid train.{key}={value!r}: {requirement}. {fix}")
-
-
-def validate_train(cfg: DictConfig | dict) -> TrainRunConfig:
-    """Validate the core fields (:func:`bbp_torch.config.validate`) and the ``train`` group."""
-    core = validate(cfg)
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    group = raw.get("train") or {}
-    schema = OmegaConf.structured(TrainConfig)
-    unknown = [key for key in group if key not in schema]
-    if unknown:
-        raise ConfigError(f"Invalid train.{unknown[0]}: no such field. The train group has "
-                          f"{', '.join(schema.keys())}.")
-    try:
-        t = OmegaConf.to_object(OmegaConf.merge(schema, group))
-    except OmegaConfBaseException as err:
-        key = getattr(err, "full_key", None) or "train"
-        raise ConfigError(f"Invalid train.{key}: {getattr(err, 'msg', err)}. Check its type "
-                          "in conf/train/default.yaml (e.g. train.steps is an integer).") from None
-    if t.method not in METHODS:
-        _train_fail("method", t.method, f"use one of {', '.join(METHODS)}",
-                    "Set train.method=gd or train.method=spherical_gd.")
-    if t.init not in INITS:
-        _train_fail("init", t.init, f"use one of {', '.join(INITS)}",
-                    "Set train.init=random or train.init=spectral.")
-    if not t.lr > 0:
-        _train_fail("lr", t.lr, "the learning rate must be positive", "Set train.lr=0.1, say.")
-    if t.steps < 0:
-        _train_fail("steps", t.steps, "the step budget cannot be negative", "Set train.steps.")
-    if t.track_every < 1:
-        _train_fail("track_every", t.track_every, "must be at least 1",
-                    "Set train.track_every=25, say.")
-    if t.hessian_every is not None and (t.hessian_every < 0 or t.hessian_every % t.track_every):
-        _train_fail("hessian_every", t.hessian_every,
-                    f"must be 0 or a positive multiple of train.track_every={t.track_every}",
-                    "Set it to a multiple, to 0 (first and last step only) or to null.")
-    for key in ("gen_tol", "loss_tol"):
-        if getattr(t, key) < 0:
-            _train_fail(key, getattr(t, key), "a tolerance cannot be negative", "Use 0 to never "
-                        "stop on it.")
-    if t.n_test < 1:
-        _train_fail("n_test", t.n_test, "at least one fresh sample is needed",
-                    "Set train.n_test=4000.")
-    if core.hessian.kind == "spherical" and t.method != "spherical_gd":
-        raise ConfigError(
-            f"Invalid hessian.kind='spherical' with train.method={t.method!r}: the Riemannian "
-            "Hessian is defined on the spheres |w_k|^2 = N, which plain GD leaves. Use "
-            "train.method=spherical_gd or hessian.kind=euclidean.")
-    k_needed = core.problem.p * core.problem.p_star
-    if t.init == "spectral" and core.solver.k < k_needed:
-        raise ConfigError(f"Invalid solver.k={core.solver.k} with train.init=spectral: the "
-                          f"warm start needs the bottom p*p_star={k_needed} eigenvectors. Raise "
-                          "solver.k or leave it null.")
-    return TrainRunConfig(core=core, train=t)
-
-
-# --------------------------------------------------------------------------------------------
-# One training run: config -> problem -> init (+ Hessian at init) -> descent -> record
-
-
-@dataclass
-class TrainResult:
-    record: dict  # the JSON-able run record
-    trajectory: Trajectory
-
-
-def theory_at_init(p: int, p_star: int, a: float) -> dict:
-    """``alpha_BBP`` and the transition type at N = infinity (:mod:`bbp_torch.theory`).
-
-    Returns ``{"alpha_bbp", "transition_type"}``; when the theory fails for ``(p, p*, a)``,
-    ``{"alpha_bbp": None, "error": "<type>: <message>"}``, so that a caller keeps its run or
-    its figure. The one place where the figures and the training records ask for the threshold.
-    """
-    from bbp_torch import theory
-
-    try:
-        return {"alpha_bbp": float(theory.alpha_bbp(p, p_star, a)),
-                "transition_type": theory.transition_type(p, p_star, a)}
-    except Exception as err:  # the theory does not cover this case: say so, keep the run
-        return {"alpha_bbp": None, "error": f"{type(err).__name__}: {err}"}
-
-
-def run_training(cfg) -> TrainResult:
-    """Validate ``cfg`` and run one descent; returns the record and the trajectory.
-
-    ``record["metrics"]``: ``final_*`` (the last tracked point), ``success`` (final fresh-data
-    ``gen_error < train.gen_tol`` and not diverged), ``steps``, ``stop_reason``, ``eta`` (the
-    weight-space step), ``series`` (dict of lists, one entry per tracked step, ``None`` where the
-    Hessian was not computed), ``init`` (the observables of the Hessian at the *random*
-    initialization, :func:`bbp_torch.observables.measure`, plus the student's overlap and
-    generalization error there and, for ``train.init=spectral``, after the warm start, which is
-    built from that Hessian), ``theory`` (:func:`theory_at_init`, or None when ``theory=false``).
-    """
-    rc = cfg if isinstance(cfg, TrainRunConfig) else validate_train(cfg)
-    c, t = rc.core, rc.train
-    if c.threads:
-        torch.set_num_threads(c.threads)
-    device = resolve_device(c.device)
-    pr = c.problem
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    problem = make_problem(pr.N, pr.p, pr.p_star, pr.alpha, pr.a, seed=c.seed, device=device,
-                           dtype=c.dtype, data_dtype=c.data_dtype)
-    k = max(c.solver.k, min(problem.dim, pr.p * pr.p_star + 1))  # room for the edge estimate
-    solver = c.solver.name
-    if solver == "auto":  # decided once here, not at every tracked step
-        solver = "dense" if problem.dim <= c.solver.auto_max_dim else "iterative"
-    tracker = Tracker.with_fresh_data(
-        problem, t.n_test, hessian_kind=c.hessian.kind, solver=solver, k=k,
-        chunk_size=c.solver.chunk_size,
-        solver_options={"tol": c.solver.tol, "max_iter": c.solver.max_iter, "seed": c.seed,
-                        "block_size": c.solver.block_size, "basis_size": c.solver.basis_size,
-                        "mixed_precision": c.solver.mixed_precision, "progress": False})
-    timings["problem"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    pairs = tracker.eigenpairs(problem.W)  # the Hessian at the random initialization
-    init = measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
-    init["gen_error_exact"] = population_gen_error(problem.W, problem.W_star)
-    init["student_overlap"] = gram_overlap(problem.W, problem.W_star)
-    W0 = problem.W
-    if t.init == "spectral":
-        W0 = spectral_student(pairs.vectors, problem.W, pr.p_star)
-        init["warm_gen_error_exact"] = population_gen_error(W0, problem.W_star)
-        init["warm_student_overlap"] = gram_overlap(W0, problem.W_star)
-    timings["init"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    traj = train(problem, t.method, t.lr, t.steps, W0=W0, track_every=t.track_every,
-                 hessian_every=t.hessian_every, loss_tol=t.loss_tol, gen_tol=t.gen_tol,
-                 tracker=tracker)
-    timings["train"] = time.perf_counter() - start
-
-    final = traj.final
-    metrics = {
-        "final_overlap": final["overlap"],
-        "final_gen_error": final["gen_error"],
-        "final_gen_error_exact": final["gen_error_exact"],
-        "final_train_loss": final["train_loss"],
-        "final_lambda_min": final["lambda_min"],
-        "final_eigvec_overlap": final["eigvec_overlap"],
-        "success": traj.stop_reason != "diverged" and final["gen_error"] < t.gen_tol,
-        "steps": traj.steps,
-        "stop_reason": traj.stop_reason,
-        "M": problem.M,
-        "eta": natural_step_size(problem, t.lr),
-        "init": init,
-        "theory": theory_at_init(pr.p, pr.p_star, pr.a) if c.theory else None,
-        "series": traj.series,
-    }
-    record = {
-        "status": "ok",
-        "config": rc.to_dict(),
-        "metrics": metrics,
-        "timings": timings,
-        "versions": versions(),
-        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-    }
-    return TrainResult(record=record, trajectory=traj)

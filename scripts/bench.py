@@ -68,12 +68,13 @@ def bench_default_run() -> dict:
     """Time split of the default main job (build / eigensolve / rest), through the study API."""
     from hydra import compose, initialize_config_dir
 
-    from bbp_torch.cli import CONFIG_DIR
+    from bbp_torch.config import CONFIG_DIR, register_configs
     from bbp_torch.hessian import dense_hessian
     from bbp_torch.model import make_problem
     from bbp_torch.spectrum import symmetric_eigh
     from bbp_torch.study import run_study
 
+    register_configs()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(config_name="config", overrides=["device=cpu"])
     start = time.perf_counter()

@@ -28,6 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bbp_torch.config import SolverConfig  # noqa: E402
 from bbp_torch.hessian import HessianOperator  # noqa: E402
 from bbp_torch.model import make_problem  # noqa: E402
 from bbp_torch.spectrum import bottom_eigenpairs  # noqa: E402
@@ -65,13 +66,14 @@ def compare_dense(N: int, p: int, alpha: float, k: int, tol: float, device: str,
     """
     problem = make_problem(N, p, 1, alpha, 0.7, seed=0, device=device)
     op = HessianOperator(problem)
-    dense, t_dense = timed(lambda: bottom_eigenpairs(op, k, solver="dense",
-                                                     full_spectrum=False), device)
+    dense, t_dense = timed(lambda: bottom_eigenpairs(
+        op, SolverConfig(name="dense", k=k, full_spectrum=False)), device)
     scale = float(dense.values.abs().max())
 
     def iterative(tol_run: float, mixed: bool) -> dict:
-        it, t_it = timed(lambda: bottom_eigenpairs(op, k, solver="iterative", tol=tol_run,
-                                                   max_iter=5000, mixed_precision=mixed), device)
+        it, t_it = timed(lambda: bottom_eigenpairs(
+            op, SolverConfig(name="iterative", k=k, tol=tol_run, max_iter=5000,
+                             mixed_precision=mixed)), device)
         return {
             "tol": tol_run, "mixed_precision": mixed,
             "iterative_s": t_it, "speedup": t_dense / t_it,
@@ -99,8 +101,8 @@ def scaling(Ns, p: int, alpha: float, k: int, tol: float, device: str) -> dict:
     for N in Ns:
         problem = make_problem(N, p, 1, alpha, 0.7, seed=0, device=device)
         op = HessianOperator(problem)
-        it, t = timed(lambda op=op: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
-                                                      max_iter=5000), device)
+        it, t = timed(lambda op=op: bottom_eigenpairs(
+            op, SolverConfig(name="iterative", k=k, tol=tol, max_iter=5000)), device)
         V = torch.randn(op.shape[0], it.info["block_size"], dtype=op.dtype, device=op.device)
         _, t_block = timed(lambda op=op, V=V: op.matvec(V), device)
         rows.append({"N": N, "seconds": t, "iterations": it.iterations,
@@ -134,8 +136,8 @@ def versus_eigenthings(N: int, p: int, alpha: float, k: int, tol: float, device:
 
     problem = make_problem(N, p, 1, alpha, 0.7, seed=0, device=device)
     op = HessianOperator(problem)
-    ours, t_ours = timed(lambda: bottom_eigenpairs(op, k, solver="iterative", tol=tol,
-                                                   max_iter=5000), device)
+    ours, t_ours = timed(lambda: bottom_eigenpairs(
+        op, SolverConfig(name="iterative", k=k, tol=tol, max_iter=5000)), device)
     scale = ours.info["scale"]
     n = op.shape[0]
     closed = he.LambdaOperator(lambda v: op.matvec(v), n, device=device, dtype=op.dtype)
@@ -172,7 +174,7 @@ def batched_vs_loop(N: int, p: int, alpha: float, seeds: int, device: str) -> di
         out = []
         for s in range(seeds):
             problem = make_problem(N, p, 1, alpha, 0.7, seed=s, device=device)
-            pairs = bottom_eigenpairs(HessianOperator(problem), 8, full_spectrum=True)
+            pairs = bottom_eigenpairs(HessianOperator(problem), SolverConfig(k=8))
             out.append(measure(pairs.values, pairs.vectors, problem.W, problem.W_star))
         return out
 
@@ -192,15 +194,15 @@ def big_run(N: int, p: int, alpha: float, k: int, tol: float, device: str,
     ``precision="mixed"`` runs the solver with ``mixed_precision`` (float32 products first,
     float64 products to finish and for every reported residual); ``"float64"`` without it.
     """
-    from bbp_torch.density import lanczos_quadrature
+    from bbp_torch.spectrum.slq import lanczos_quadrature
 
     start = time.perf_counter()
     problem, t_problem = timed(lambda: make_problem(N, p, 1, alpha, 0.7, seed=0, device=device,
                                                     data_dtype=data_dtype), device)
     op, t_op = timed(lambda: HessianOperator(problem), device)
     pairs, t_solve = timed(lambda: bottom_eigenpairs(
-        op, k, solver="iterative", tol=tol, max_iter=5000, progress=False,
-        mixed_precision=precision == "mixed"), device)
+        op, SolverConfig(name="iterative", k=k, tol=tol, max_iter=5000,
+                         mixed_precision=precision == "mixed")), device)
     out = {
         "N": N, "p": p, "alpha": alpha, "M": problem.M, "k": k, "tol": tol,
         "data_dtype": data_dtype, "device": device, "precision": precision,

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from bbp_torch.batched import batched_dense_hessian, run_seeds, seeds_per_batch
+from bbp_torch.config import SolverConfig
 from bbp_torch.hessian import HessianOperator, dense_hessian
 from bbp_torch.model import make_problem
 from bbp_torch.observables import measure
@@ -15,7 +16,8 @@ KEYS = ("lambda_min", "lambda_edge", "gap", "overlap", "overlap_subspace", "over
 
 def one_by_one(N, p, p_star, alpha, a, seed, kind, k=8):
     problem = make_problem(N, p, p_star, alpha, a, seed=seed)
-    pairs = bottom_eigenpairs(HessianOperator(problem, kind=kind), k, full_spectrum=False)
+    pairs = bottom_eigenpairs(HessianOperator(problem, kind=kind),
+                              SolverConfig(k=k, full_spectrum=False))
     return measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
 
 

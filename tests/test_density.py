@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from bbp_torch.density import lanczos_quadrature, log_density, rademacher_probes, slq_density
 from bbp_torch.hessian import HessianOperator
 from bbp_torch.model import make_problem
 from bbp_torch.observables import spectral_histogram
+from bbp_torch.spectrum.slq import lanczos_quadrature, rademacher_probes, slq_density
+from bbp_torch.tensorboard import log_density
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 

@@ -1,110 +1,35 @@
-"""Figures: the estimators on synthetic data with known answers, preset grids, and the figure
-script end to end in its smallest mode."""
+"""Figures: preset grids, the in-process runner (through the job runner), each figure module,
+the figure script end to end in its smallest mode, and the training figure's quick path."""
 
 import importlib.util
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from bbp_torch import theory
-from bbp_torch.estimators import (
-    bootstrap,
-    crossing_alpha,
-    extrapolate,
-    fit_alpha0,
-    onset_window,
-    seed_average,
-    theory_alpha0,
-    theory_crossing,
+from bbp_torch import plots, theory
+from bbp_torch.figures import FIGURES, training
+from bbp_torch.figures.common import Context
+from bbp_torch.figures.runs import (
+    InlineExecutor,
+    filter_to_grid,
+    grid_points,
+    preset_grid,
+    run_inprocess,
+    sweep_command,
 )
-from bbp_torch.figure_runs import filter_to_grid, grid_points, preset_grid, sweep_command
 from bbp_torch.results import read_record
+from bbp_torch.sweeps import collect, expected_names
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "reproduce_figures.py"
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("reproduce_figures", SCRIPT)
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-# ----------------------------------------------------------------------------- estimators
-
-
-def test_crossing_alpha_interpolates_the_first_upward_crossing():
-    alphas = np.array([0.5, 1.0, 1.5, 2.0, 2.5])
-    m = np.array([0.1, 0.2, 0.4, 0.6, 0.5])
-    assert crossing_alpha(alphas, m, 0.3) == pytest.approx(1.25)
-    assert crossing_alpha(alphas[::-1], m[::-1], 0.3) == pytest.approx(1.25)  # any order
-    assert crossing_alpha(alphas, m, 0.55) == pytest.approx(1.875)
-    assert math.isnan(crossing_alpha(alphas, m, 0.9))  # never reached
-    assert math.isnan(crossing_alpha(alphas, m, 0.05))  # not bracketed: starts above
-
-
-def test_fit_alpha0_recovers_a_square_root_onset_above_a_background():
-    alphas = np.linspace(0.2, 3.0, 29)
-    alpha0, s = 1.1, 0.2
-    m2 = np.maximum(s * (alphas - alpha0), 0.0) + 0.03  # background floor below the window
-    m2 = np.minimum(m2, 0.35)  # saturation above the window
-    m2 = m2 + 0.003 * np.sin(7 * alphas)  # small wiggles
-    est, slope = fit_alpha0(alphas, m2, window=(0.1, 0.3))
-    assert est == pytest.approx(alpha0 - 0.03 / s, abs=0.03)  # the floor shifts the zero
-    assert slope == pytest.approx(s, rel=0.05)
-    exact, _ = fit_alpha0(alphas, np.maximum(s * (alphas - alpha0), 0.0), window=(0.1, 0.3))
-    assert exact == pytest.approx(alpha0, abs=1e-9)
-
-
-def test_onset_window_takes_one_contiguous_stretch_of_the_rise():
-    alphas = np.arange(8.0)
-    m2 = np.array([0.15, 0.05, 0.12, 0.2, 0.28, 0.4, 0.25, 0.5])  # early bump, late dip
-    mask = onset_window(alphas, m2, window=(0.1, 0.3))
-    assert mask.tolist() == [False, False, True, True, True, False, False, False]
-    assert all(math.isnan(v) for v in fit_alpha0(alphas, np.zeros(8), window=(0.1, 0.3)))
-
-
-def test_extrapolate_recovers_the_infinite_size_value():
-    N = np.array([125, 250, 500, 1000, 2000])
-    x = N ** (-2 / 3)
-    y_inf, b = extrapolate(x, 0.93 + 4.0 * x)
-    assert y_inf == pytest.approx(0.93) and b == pytest.approx(4.0)
-    x = 1 / np.log(N)
-    y_inf, b = extrapolate(x, 1.32 - 2.5 * x, yerr=np.full(5, 0.01))
-    assert y_inf == pytest.approx(1.32) and b == pytest.approx(-2.5)
-    assert math.isnan(extrapolate([0.1, np.nan], [1.0, 2.0])[0])
-
-
-def test_seed_average_and_bootstrap():
-    table = pd.DataFrame({
-        "status": ["ok"] * 4 + ["error"],
-        "config.problem.alpha": [1.0, 1.0, 2.0, 2.0, 2.0],
-        "metrics.overlap": [0.1, 0.3, 0.5, 0.7, np.nan],
-    })
-    avg = seed_average(table, ["config.problem.alpha"])
-    assert avg["mean"].tolist() == pytest.approx([0.2, 0.6])
-    assert avg["n"].tolist() == [2, 2]
-    assert avg["mean_sq"].tolist() == pytest.approx([0.05, 0.37])
-    assert avg["sem"].tolist() == pytest.approx([0.1, 0.1])
-    rng = np.random.default_rng(1)
-    samples = [rng.normal(0.0, 1.0, 400)]
-    err = bootstrap(samples, lambda means: means[0], n_boot=300)
-    assert err == pytest.approx(1 / 20, rel=0.2)  # the standard error of a mean of 400
-
-
-def test_estimators_at_infinite_size_follow_the_theory():
-    # Discontinuous (p=2, a=1.5): the overlap jumps above 0.3 at alpha_BBP.
-    assert theory_crossing(2, 1, 1.5, 0.3) == pytest.approx(theory.alpha_bbp(2, 1, 1.5))
-    # Continuous (p=2, a=0.7): the crossing lies above alpha_BBP, where m = level.
-    cross = theory_crossing(2, 1, 0.7, 0.3)
-    assert cross > theory.alpha_bbp(2, 1, 0.7)
-    assert theory.overlap(2, 1, 0.7, cross) == pytest.approx(0.3, abs=1e-4)
-    # The m^2 heuristic lands below alpha_BBP at a discontinuous transition.
-    assert theory_alpha0(2, 1, 1.5) < theory.alpha_bbp(2, 1, 1.5)
 
 
 # ----------------------------------------------------------------------------- grids
@@ -133,15 +58,62 @@ def test_preset_grid_expands_the_sweep_and_command_line_overrides_win():
                        "hydra.sweep.dir=/tmp/s", "hydra.launcher.n_jobs=2", "seed=range(2)"]
 
 
-# ----------------------------------------------------------------------------- end to end
+# ----------------------------------------------------------------------------- runner
+
+
+@pytest.mark.parametrize("tensorboard", [True, False])
+def test_inprocess_runs_go_through_the_job_runner(tmp_path, tensorboard):
+    # alpha = 0.01 at N = 20 is M = 0 samples: refused by validation, an error record.
+    overrides = {"problem.N": "20", "problem.a": "0.7", "problem.alpha": "0.01,1.0",
+                 "seed": "0", "logging.tensorboard": str(tensorboard).lower()}
+    base, swept = preset_grid("fig1_overlap_quick", overrides)
+    with InlineExecutor() as executor:
+        folder = run_inprocess(executor, "grid", base, swept, tmp_path)
+    bad, good = folder / "problem.alpha=0.01", folder / "problem.alpha=1.0"
+    assert expected_names(folder) == [bad.name, good.name]  # registered as a sweep
+    record = read_record(good)
+    assert record["status"] == "ok" and record["run_dir"] == str(good)
+    assert record["config"]["logging"]["tensorboard"] is tensorboard
+    assert (good / ".lock").exists()  # the job runner's lock
+    assert bool(list(good.glob("events.out.tfevents.*"))) is tensorboard
+    failed = read_record(bad)
+    assert (failed["status"], failed["error_kind"]) == ("error", "config")
+    assert "problem.alpha" in failed["error"]
+    assert not list(bad.glob("events.out.tfevents.*"))
+    _, text = collect([folder], out=tmp_path / "table.csv")
+    assert "2 records: 1 ok, 0 unconverged, 1 failed" in text and "0 missing (of 2" in text
+
+
+# ----------------------------------------------------------------------------- figure modules
+
+
+def test_figures_draw_from_no_records(tmp_path):
+    """Before any sweep (``--no-run``), the figures that read records draw the theory alone."""
+    out = tmp_path / "figures"
+    with InlineExecutor() as executor, plots.FigureSaver(out, tensorboard=False) as saver:
+        ctx = Context("smoke", out, executor, saver, run=False, runs=tmp_path / "none")
+        assert ctx.runs_root == tmp_path / "none" and ctx.runner == "inprocess"
+        info = {key: FIGURES[key].draw(ctx) for key in ("fig1", "fig3", "fig4")}
+    for key in info:
+        for suffix in (".png", ".pdf"):
+            assert (out / f"{FIGURES[key].NAME}{suffix}").stat().st_size > 1000
+    assert not (tmp_path / "none").exists()  # nothing was run
+    assert info["fig1"]["0.7"]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 1, 0.7))
+    assert info["fig3"]["finite_N"] == [] and len(info["fig3"]["theory"]) == 2
+    assert info["fig4"]["0.7"]["N"] == [] and info["fig4"]["alpha0_vs_p"] == {}
+
+
+# ----------------------------------------------------------------------------- the script
 
 
 def test_reproduce_figures_smoke_writes_every_figure(tmp_path):
-    script = load_script()
+    script = load_script("reproduce_figures")
     out = tmp_path / "figures"
     assert script.main(["--smoke", "--jobs", "1", "--out", str(out)]) == 0
-    for name in ("fig1_overlap", "fig2_spectrum", "fig3_alpha_bbp", "fig4_finite_size",
-                 "fig5_phase_diagram"):
+    names = ("fig1_overlap", "fig2_spectrum", "fig3_alpha_bbp", "fig4_finite_size",
+             "fig5_phase_diagram")
+    assert [figure.NAME for figure in FIGURES.values()] == list(names)  # one module each
+    for name in names:
         for suffix in (".png", ".pdf"):
             path = out / f"{name}{suffix}"
             assert path.exists() and path.stat().st_size > 1000, path
@@ -150,6 +122,13 @@ def test_reproduce_figures_smoke_writes_every_figure(tmp_path):
     records = list((out / "runs").rglob("record.json"))
     assert len(records) == 24 + 40 + 48
     assert all(read_record(path)["status"] == "ok" for path in records)  # no failed run
+    # The presets log to TensorBoard (logging.tensorboard defaults to true): one file per run.
+    assert all(list(path.parent.glob("events.out.tfevents.*")) for path in records)
+    for preset, runs in (("fig1_overlap_quick", 24), ("fig3_alpha_bbp_quick", 40),
+                         ("fig4_finite_size_quick", 48)):
+        assert len(expected_names(out / "runs" / preset)) == runs
+    line = json.loads((out / "runs" / "fig1_overlap_quick" / "sweeps.jsonl").read_text())
+    assert line["overrides"][:2] == ["+experiment=fig1_overlap_quick", "problem.N=40,80"]
 
     # The numbers of the summary are the ones the figures were drawn from.
     summary = json.loads((out / "summary_smoke.json").read_text())
@@ -176,3 +155,47 @@ def test_reproduce_figures_smoke_writes_every_figure(tmp_path):
     before = {p: p.stat().st_mtime_ns for p in records}
     assert script.main(["--smoke", "--jobs", "1", "--out", str(out), "--only", "fig1"]) == 0
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "1.5", "two"])
+def test_reproduce_figures_refuses_a_bad_jobs_count(value, capsys):
+    script = load_script("reproduce_figures")
+    with pytest.raises(SystemExit) as exit_info:
+        script.parse_args(["--jobs", value])
+    assert exit_info.value.code == 2
+    assert "--jobs" in capsys.readouterr().err
+    assert script.parse_args(["--jobs", "3"]).jobs == 3
+
+
+# ----------------------------------------------------------------------------- training figure
+
+
+def test_fig_training_quick_runs_through_the_job_runner(tmp_path, monkeypatch):
+    # The quick path on a four-run grid with short descents.
+    grid = {"problem.p": [1], "problem.a": [0.7], "problem.alpha": [0.5, 3.0],
+            "train.init": ["random", "spectral"], "seed": [0]}
+    base = {**training.QUICK_BASE, "train": {**training.QUICK_BASE["train"], "steps": 200}}
+    monkeypatch.setattr(training, "QUICK_GRID", grid)
+    monkeypatch.setattr(training, "QUICK_BASE", base)
+    script = load_script("fig_training")
+    runs, out = tmp_path / "runs", tmp_path / "figures"
+    paths = script.main(["--quick", "--runs", str(runs), "--out", str(out)])
+    assert paths == [out / "fig_training_quick.png", out / "fig_training_quick.pdf"]
+    assert all(path.stat().st_size > 1000 for path in paths)
+    folder = runs / training.QUICK_NAME
+    names = expected_names(folder)
+    assert len(names) == 4 and "problem.a=0.7,problem.alpha=3.0,problem.p=1,seed=0," \
+        "train.init=spectral" in names
+    records = [folder / name / "record.json" for name in names]
+    assert all(read_record(path)["status"] == "ok" for path in records)
+    assert all(read_record(path)["config"]["train"]["steps"] == 200 for path in records)
+    assert not list(folder.rglob("events.out.tfevents.*"))  # the quick grid logs no events
+    _, text = collect([folder], out=tmp_path / "table.csv")
+    assert "4 records: 4 ok" in text and "0 missing (of 4" in text
+
+    # Drawn again: every run is skipped; an empty folder is refused with a message.
+    before = {path: path.stat().st_mtime_ns for path in records}
+    script.main(["--quick", "--runs", str(runs), "--out", str(out)])
+    assert all(path.stat().st_mtime_ns == t for path, t in before.items())
+    with pytest.raises(SystemExit, match="No training records"):
+        script.main([str(tmp_path / "empty")])

@@ -1,4 +1,6 @@
-"""The closed-form Hessian against autograd, finite differences, the HVP and the sphere."""
+"""The Hessian (bbp_torch.hessian): the closed form against autograd, finite differences, the
+matrix-free product (chunks, float32 storage and products) and, for the Riemannian Hessian on
+the spheres, the Hessian in a retraction chart and second derivatives along geodesics."""
 
 import pytest
 import torch
@@ -8,9 +10,8 @@ from bbp_torch.hessian import (
     autograd_hessian,
     dense_hessian,
     gradient,
-    lagrange_multipliers,
 )
-from bbp_torch.model import Student, loss_from_output, make_problem
+from bbp_torch.model import loss_from_output, make_problem
 
 CASES = [  # (N, p, p_star, a, alpha)
     (24, 1, 1, 0.7, 3.0),  # phase retrieval
@@ -33,8 +34,8 @@ def autograd_loss_grad(problem, W):
 
 
 @pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
-def test_closed_form_equals_autograd(N, p, p_star, a, alpha):
-    problem = make_problem(N, p, p_star, alpha, a, seed=3)
+def test_closed_form_equals_autograd(N, p, p_star, a, alpha, device):
+    problem = make_problem(N, p, p_star, alpha, a, seed=3, device=device)
     H = dense_hessian(problem)
     assert H.shape == (p * N, p * N)
     assert rel_err(H, autograd_hessian(problem)) < 1e-10
@@ -42,8 +43,8 @@ def test_closed_form_equals_autograd(N, p, p_star, a, alpha):
 
 
 @pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
-def test_gradient_equals_autograd(N, p, p_star, a, alpha):
-    problem = make_problem(N, p, p_star, alpha, a, seed=4)
+def test_gradient_equals_autograd(N, p, p_star, a, alpha, device):
+    problem = make_problem(N, p, p_star, alpha, a, seed=4, device=device)
     assert rel_err(gradient(problem), autograd_loss_grad(problem, problem.W)) < 1e-10
 
 
@@ -65,24 +66,26 @@ def test_closed_form_equals_finite_differences_of_gradient(N, p, p_star, a, alph
 
 @pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
 @pytest.mark.parametrize("kind", ["euclidean", "spherical"])
-def test_hvp_equals_dense(N, p, p_star, a, alpha, kind):
-    problem = make_problem(N, p, p_star, alpha, a, seed=6)
+def test_hvp_equals_dense(N, p, p_star, a, alpha, kind, device):
+    problem = make_problem(N, p, p_star, alpha, a, seed=6, device=device)
     H = dense_hessian(problem, kind=kind)
     gen = torch.Generator().manual_seed(0)
-    V = torch.randn(p * N, 5, generator=gen, dtype=torch.float64)
+    V = torch.randn(p * N, 5, generator=gen, dtype=torch.float64).to(device)
     op = HessianOperator(problem, kind=kind, chunk_size=7)  # chunks that do not divide M
     assert rel_err(op.matvec(V), H @ V) < 1e-12
     assert rel_err(op.matvec(V[:, 0]), H @ V[:, 0]) < 1e-12
     assert rel_err(op @ V, H @ V) < 1e-12
 
 
-def test_hvp_at_another_point_and_float32_storage():
-    problem = make_problem(30, 2, 1, 3.0, 0.7, seed=7)
-    W2 = problem.W + 0.1 * torch.randn_like(problem.W)
+def test_hvp_at_another_point_and_float32_storage(device):
+    problem = make_problem(30, 2, 1, 3.0, 0.7, seed=7, device=device)
+    gen = torch.Generator().manual_seed(7)
+    W2 = problem.W + 0.1 * torch.randn(problem.W.shape, generator=gen,
+                                       dtype=torch.float64).to(device)
     H = dense_hessian(problem, W2)
-    V = torch.randn(60, 3, dtype=torch.float64)
+    V = torch.randn(60, 3, generator=gen, dtype=torch.float64).to(device)
     assert rel_err(HessianOperator(problem, W2).matvec(V), H @ V) < 1e-12
-    p32 = make_problem(30, 2, 1, 3.0, 0.7, seed=7, data_dtype="float32")
+    p32 = make_problem(30, 2, 1, 3.0, 0.7, seed=7, data_dtype="float32", device=device)
     assert p32.X.dtype == torch.float32
     op32 = HessianOperator(p32)
     assert op32.matvec(V).dtype == torch.float64
@@ -91,25 +94,29 @@ def test_hvp_at_another_point_and_float32_storage():
 
 def radial_basis(W):
     p, N = W.shape
-    U = torch.zeros(p * N, p, dtype=W.dtype)
+    U = torch.zeros(p * N, p, dtype=W.dtype, device=W.device)
     for k in range(p):
         U[k * N:(k + 1) * N, k] = W[k] / N**0.5
     return U
 
 
 @pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
-def test_spherical_hessian_annihilates_radial_directions(N, p, p_star, a, alpha):
-    problem = make_problem(N, p, p_star, alpha, a, seed=8)
+def test_spherical_hessian_is_the_hessian_in_the_retraction_chart(N, p, p_star, a, alpha,
+                                                                   device, spherical_chart):
+    """Independent of the projector formula: zero on the radial directions, and on the tangent
+    space the autograd Hessian of L(R(W, B c)) (second-order retraction, see conftest)."""
+    problem = make_problem(N, p, p_star, alpha, a, seed=8, device=device)
     Hs = dense_hessian(problem, kind="spherical")
     U = radial_basis(problem.W)
     scale = Hs.abs().max()
     assert float((Hs @ U).abs().max() / scale) < 1e-12
-    # On the tangent space it is the Euclidean Hessian shifted by the multipliers.
-    P = torch.eye(p * N, dtype=Hs.dtype) - U @ U.T
-    mu = lagrange_multipliers(problem).repeat_interleave(N)
-    expected = P @ (dense_hessian(problem) - torch.diag(mu)) @ P
-    assert rel_err(Hs, expected) < 1e-12
+    B, H_chart = spherical_chart(problem)
+    assert float((B.T @ U).abs().max()) < 1e-12  # B spans the tangent space
+    assert rel_err(Hs, B @ H_chart @ B.T) < 1e-10
     assert rel_err(Hs, autograd_hessian(problem, kind="spherical")) < 1e-10
+    # The chart is a real check: the tangent Hessian without the multipliers differs.
+    P = B @ B.T
+    assert rel_err(P @ dense_hessian(problem) @ P, B @ H_chart @ B.T) > 1e-3
 
 
 @pytest.mark.parametrize("N,p,p_star,a,alpha", CASES[:3])
@@ -139,14 +146,26 @@ def test_spherical_hessian_is_second_derivative_along_geodesics(N, p, p_star, a,
         assert torch.allclose(curve.norm(dim=1), torch.full((p,), N**0.5, dtype=W.dtype))
 
 
-def test_student_module_matches_problem():
-    problem = make_problem(25, 3, 1, 2.0, 0.7, seed=10)
-    student = Student(problem.W)
-    yhat = student(problem.X)
-    assert torch.allclose(yhat, problem.output())
-    loss = loss_from_output(yhat, problem.y, problem.a)
-    loss.backward()
-    assert rel_err(student.weight.grad, gradient(problem)) < 1e-10
+def test_chunked_float32_product_matches_dense():
+    problem = make_problem(80, 3, 1, 3.0, 0.7, seed=6, data_dtype="float32")
+    H = HessianOperator(problem).dense()
+    V = torch.randn(240, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for chunk in (None, 7, 1000):
+        HV = HessianOperator(problem, chunk_size=chunk).matvec(V)
+        assert float((HV - H @ V).abs().max()) < 1e-12 * float((H @ V).abs().max())
+
+
+def test_float32_compute_dtype_product_is_close_and_leaves_the_operator_alone():
+    problem = make_problem(120, 3, 1, 3.0, 0.7, seed=6, data_dtype="float32")
+    op = HessianOperator(problem)
+    low = op.with_compute_dtype(torch.float32)
+    V = torch.randn(360, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    exact, approx = op.matvec(V), low.matvec(V)
+    assert approx.dtype == torch.float64 and low.dtype == torch.float64
+    err = float((approx - exact).norm() / exact.norm())
+    assert 0 < err < 1e-5  # float32 arithmetic: close, but not float64-exact
+    assert op.compute_dtype == torch.float64
+    assert float((op.matvec(V) - op.dense() @ V).abs().max()) < 1e-12 * float(exact.abs().max())
 
 
 def test_hessian_kind_is_checked():

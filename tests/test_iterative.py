@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from bbp_torch.config import ConfigError, validate
+from bbp_torch.config import ConfigError, SolverConfig, validate
 from bbp_torch.hessian import HessianOperator
-from bbp_torch.iterative import block_lanczos, iterative_bottom
 from bbp_torch.model import make_problem
 from bbp_torch.spectrum import bottom_eigenpairs
+from bbp_torch.spectrum.lanczos import block_lanczos, iterative_bottom
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -71,8 +71,8 @@ def test_iterative_equals_dense_on_hessians(N, p, p_star, alpha, a, kind):
     problem = make_problem(N, p, p_star, alpha, a, seed=11)
     op = HessianOperator(problem, kind=kind)
     k = max(8, p * p_star + 2)
-    dense = bottom_eigenpairs(op, k, solver="dense", full_spectrum=False)
-    it = bottom_eigenpairs(op, k, solver="iterative", tol=1e-10, max_iter=2000)
+    dense = bottom_eigenpairs(op, SolverConfig(name="dense", k=k, full_spectrum=False))
+    it = bottom_eigenpairs(op, SolverConfig(name="iterative", k=k, tol=1e-10, max_iter=2000))
     assert it.solver == "iterative" and it.info["converged"]
     assert not it.info["small_problem"]  # the Lanczos path, not the tiny-operator fallback
     scale = float(dense.values.abs().max())
@@ -91,25 +91,27 @@ def test_iterative_equals_dense_on_hessians(N, p, p_star, alpha, a, kind):
 def test_deterministic_and_progress_bar():
     problem = make_problem(120, 2, 1, 3.0, 0.7, seed=2)
     op = HessianOperator(problem)
-    a = iterative_bottom(op, 6, seed=5)
-    b = iterative_bottom(op, 6, seed=5, progress=True)
+    a = iterative_bottom(op, SolverConfig(name="iterative", k=6), seed=5)
+    b = iterative_bottom(op, SolverConfig(name="iterative", k=6), seed=5, progress=True)
     assert torch.equal(a.values, b.values) and torch.equal(a.vectors, b.vectors)
 
 
 def test_max_iter_reached_is_reported():
     problem = make_problem(150, 2, 1, 3.0, 0.7, seed=2)
-    it = iterative_bottom(HessianOperator(problem), 8, tol=1e-12, max_iter=3)
+    it = iterative_bottom(HessianOperator(problem),
+                          SolverConfig(name="iterative", k=8, tol=1e-12, max_iter=3))
     assert it.iterations == 3 and not it.info["converged"]
     assert "solver.max_iter" in it.info["warning"]
 
 
-def test_auto_picks_by_size_and_says_so(capsys):
+def test_auto_picks_by_size_and_says_so():
     problem = make_problem(60, 2, 1, 3.0, 0.7, seed=1)
     op = HessianOperator(problem)
-    small = bottom_eigenpairs(op, 4, solver="auto", auto_max_dim=1000)
-    assert small.solver == "dense" and "picked dense" in capsys.readouterr().out
-    large = bottom_eigenpairs(op, 4, solver="auto", auto_max_dim=100, tol=1e-10)
-    assert large.solver == "iterative" and "picked iterative" in capsys.readouterr().out
+    small = bottom_eigenpairs(op, SolverConfig(name="auto", k=4, auto_max_dim=1000))
+    assert small.solver == "dense" and small.info["picked_by_auto"]
+    large = bottom_eigenpairs(op, SolverConfig(name="auto", k=4, auto_max_dim=100, tol=1e-10))
+    assert large.solver == "iterative" and large.info["picked_by_auto"]
+    assert not bottom_eigenpairs(op, SolverConfig(k=4)).info["picked_by_auto"]
     assert torch.allclose(small.values, large.values, rtol=1e-8, atol=1e-10)
 
 
@@ -119,9 +121,9 @@ def test_float32_storage_matches_float64():
     p32 = make_problem(200, 2, 1, 3.0, 0.7, seed=4, data_dtype="float32")
     assert p32.X.dtype == torch.float32
     op32 = HessianOperator(p32)
-    it32 = bottom_eigenpairs(op32, 6, solver="iterative", tol=1e-10)
-    dense64 = bottom_eigenpairs(HessianOperator(p64), 6, full_spectrum=False)
-    dense32 = bottom_eigenpairs(op32, 6, full_spectrum=False)
+    it32 = bottom_eigenpairs(op32, SolverConfig(name="iterative", k=6, tol=1e-10))
+    dense64 = bottom_eigenpairs(HessianOperator(p64), SolverConfig(k=6, full_spectrum=False))
+    dense32 = bottom_eigenpairs(op32, SolverConfig(k=6, full_spectrum=False))
     scale = float(dense64.values.abs().max())
     assert float((it32.values - dense32.values).abs().max()) <= 1e-8 * scale
     assert float((it32.values - dense64.values).abs().max()) <= 1e-5 * scale
@@ -155,8 +157,8 @@ def test_mixed_precision_finishes_in_float64(kind):
     """Float32 products for the first phase, float64 for the second: float64 accuracy."""
     problem = make_problem(200, 3, 1, 4.0, 0.7, seed=3, data_dtype="float32")
     op = HessianOperator(problem, kind=kind)
-    dense = bottom_eigenpairs(op, 8, full_spectrum=False)
-    it = iterative_bottom(op, 8, tol=1e-10, mixed_precision=True)
+    dense = bottom_eigenpairs(op, SolverConfig(k=8, full_spectrum=False))
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-10, mixed_precision=True))
     phases = it.info["phases"]
     assert [x["compute_dtype"] for x in phases] == ["float32", "float64"]
     assert phases[0]["tol"] == 1e-6 and phases[1]["block_size"] >= 8
@@ -171,15 +173,17 @@ def test_mixed_precision_finishes_in_float64(kind):
 def test_mixed_precision_widens_a_small_basis_for_its_float64_block():
     problem = make_problem(100, 2, 1, 4.0, 0.7, seed=1, data_dtype="float32")
     op = HessianOperator(problem)
-    it = iterative_bottom(op, 8, tol=1e-9, block_size=2, basis_size=20, mixed_precision=True)
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9, block_size=2,
+                                             basis_size=20, mixed_precision=True))
     assert it.info["converged"] and it.info["basis_size"] == 8 + 2 * 8
-    dense = bottom_eigenpairs(op, 8, full_spectrum=False)
+    dense = bottom_eigenpairs(op, SolverConfig(k=8, full_spectrum=False))
     assert float((it.values - dense.values).abs().max()) <= 1e-8 * float(dense.values.abs().max())
 
 
 def test_mixed_precision_needs_the_hessian_operator():
     with pytest.raises(ValueError, match="mixed_precision"):
-        iterative_bottom(torch.eye(300, dtype=torch.float64), 4, mixed_precision=True)
+        iterative_bottom(torch.eye(300, dtype=torch.float64),
+                         SolverConfig(name="iterative", k=4, mixed_precision=True))
 
 
 def test_stall_steps_stops_an_iteration_that_no_longer_improves():
@@ -209,7 +213,7 @@ def test_iterative_memory_guard_names_field_and_fix():
     # float32 storage of X brings a 16000 x 64000 problem under 8 GB
     ok = {"problem": {"N": 16000, "p": 4, "alpha": 4.0}, "data_dtype": "float32",
           "solver": {"name": "iterative", "k": 8, "max_memory_gb": 8.0}}
-    assert validate(ok).solver.name == "iterative"
+    assert validate(ok).config.solver.name == "iterative"
     with pytest.raises(ConfigError, match="problem.N=16000"):
         validate({**ok, "data_dtype": "float64"})
     with pytest.raises(ConfigError, match="solver.basis_size"):
@@ -217,7 +221,8 @@ def test_iterative_memory_guard_names_field_and_fix():
     # auto above auto_max_dim is guarded as iterative, not as dense
     auto = {"problem": {"N": 16000, "p": 4, "alpha": 4.0}, "data_dtype": "float32",
             "solver": {"name": "auto", "k": 8}}
-    assert validate(auto, device_memory_gb=24.0).solver.name == "auto"
+    auto_resolved = validate(auto, device_memory_gb=24.0)
+    assert auto_resolved.config.solver.name == "auto" and auto_resolved.solver == "iterative"
 
 
 def test_basis_check_uses_the_block_the_solver_will_use():
@@ -231,7 +236,7 @@ def test_basis_check_uses_the_block_the_solver_will_use():
     with pytest.raises(ConfigError, match="k \\+ 2 \\* block_size = 22"):
         validate(cfg)
     cfg["solver"]["basis_size"] = 22
-    assert validate(cfg).solver.basis_size == 22
+    assert validate(cfg).config.solver.basis_size == 22
     cfg["solver"]["basis_size"] = 60
     m = run_study(cfg).record["metrics"]
     assert m["solver_info"]["converged"] and m["solver_info"]["block_size"] == 6
@@ -243,9 +248,9 @@ def test_basis_check_uses_the_block_the_solver_will_use():
 def test_cuda_iterative_matches_cpu(mixed):
     cpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32")
     gpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32", device="cuda")
-    a = bottom_eigenpairs(HessianOperator(cpu), 8, solver="iterative", tol=1e-10)
-    b = bottom_eigenpairs(HessianOperator(gpu), 8, solver="iterative", tol=1e-10,
-                          mixed_precision=mixed)
+    a = bottom_eigenpairs(HessianOperator(cpu), SolverConfig(name="iterative", k=8, tol=1e-10))
+    b = bottom_eigenpairs(HessianOperator(gpu), SolverConfig(name="iterative", k=8, tol=1e-10,
+                                                              mixed_precision=mixed))
     assert b.vectors.device.type == "cuda" and b.info["converged"]
     assert torch.allclose(a.values, b.values.cpu(), rtol=1e-8, atol=1e-10)
     assert subspace_overlap(a.vectors, b.vectors.cpu()) > 0.999
@@ -291,7 +296,7 @@ def test_run_study_mixed_precision_records_both_phases():
     assert [x["compute_dtype"] for x in info["phases"]] == ["float32", "float64"]
     assert m["iterations"] == sum(x["iterations"] for x in info["phases"])
     assert max(info["relative_residuals"]) < 1e-9
-    from bbp_torch.cli import summary
+    from bbp_torch.summary import study_summary
 
-    text = summary(result.record)
+    text = study_summary(result.record)
     assert "on float32 products" in text and "on float64 products), converged" in text

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from bbp_torch.config import SolverConfig
 from bbp_torch.hessian import HessianOperator
 from bbp_torch.model import make_problem
 from bbp_torch.observables import (
@@ -19,7 +20,7 @@ from bbp_torch.spectrum import bottom_eigenpairs
 
 
 def bottom(problem, k=8):
-    pairs = bottom_eigenpairs(HessianOperator(problem), k, full_spectrum=False)
+    pairs = bottom_eigenpairs(HessianOperator(problem), SolverConfig(k=k, full_spectrum=False))
     return pairs.values, pairs.vectors
 
 

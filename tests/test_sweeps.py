@@ -8,27 +8,22 @@ import time
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from bbp_torch.cli import CONFIG_DIR
-from bbp_torch.config import validate
+from bbp_torch.config import CONFIG_DIR, Config, TrainRunConfig, validate
 from bbp_torch.results import find_records, read_record
-from bbp_torch.sweeps import collect, collect_main, expected_runs
-
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+from bbp_torch.sweeps import collect, expected_runs
 
 
-def bbp(args, cwd, **kw):
-    return subprocess.Popen([sys.executable, "-m", "bbp_torch", *args], cwd=cwd, env=ENV,
+def bbp(args, cwd, env, **kw):
+    return subprocess.Popen([sys.executable, "-m", "bbp_torch", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
+def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path, subprocess_env):
     sweep = tmp_path / "sweep"
     args = ["-m", "problem.N=150", "problem.p=2", "seed=0,1,2,3,4,5", "hydra/launcher=basic",
             f"hydra.sweep.dir={sweep}"]
-    proc = bbp(args, tmp_path, start_new_session=True)
+    proc = bbp(args, tmp_path, subprocess_env, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and not find_records([sweep]):
         time.sleep(0.05)
@@ -39,10 +34,10 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
     for path in first:  # every record that exists is complete
         assert read_record(path)["status"] == "ok"
 
-    again = bbp(args, tmp_path)
+    again = bbp(args, tmp_path, subprocess_env)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
-    assert out.count("skipped") == len(first)
+    assert err.count("skipped") == len(first)  # one message (on stderr) per finished run
     records = find_records([sweep])
     assert len(records) == 6
     for path, mtime in first.items():
@@ -50,16 +45,21 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
     assert "[sweep] 6/6 runs finished" in out
 
 
-def test_failed_run_leaves_error_record_and_sweep_goes_on(tmp_path, capsys):
+def test_failed_run_leaves_error_record_and_sweep_goes_on(tmp_path, command):
+    """A run whose configuration fails validation (alpha=0.01 at N=30 gives M=0 samples: every
+    field is valid alone, so the command line passes) leaves an error record; the others run.
+    A sweep with a refused configuration exits 2, bbp-collect of it 1."""
     sweep = tmp_path / "sweep"
-    proc = bbp(["-m", "problem.N=30", "problem.a=0.7,-1,1.5", "theory=false",
-                "logging.tensorboard=false", "hydra/launcher=basic",
-                f"hydra.sweep.dir={sweep}"], tmp_path)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    assert "problem.a" in err
-    statuses = sorted(read_record(p)["status"] for p in find_records([sweep]))
+    result = command("bbp", "-m", "problem.N=30", "problem.alpha=2,0.01,3", "theory=false",
+                     "logging.tensorboard=false", "hydra/launcher=basic",
+                     f"hydra.sweep.dir={sweep}")
+    assert result.code == 2, result.err
+    assert "problem.alpha" in result.err
+    records = find_records([sweep])
+    statuses = sorted(read_record(p)["status"] for p in records)
     assert statuses == ["error", "ok", "ok"]
+    assert [read_record(p)["error_kind"] for p in records
+            if read_record(p)["status"] == "error"] == ["config"]
     assert expected_runs(sweep) == 3
 
     # A truncated record (e.g. from an older, non-atomic writer) and a missing run.
@@ -70,10 +70,10 @@ def test_failed_run_leaves_error_record_and_sweep_goes_on(tmp_path, capsys):
     assert "2 failed or unreadable" in text and "0 missing" in text
     assert (tmp_path / "table.csv").exists()
 
-    assert collect_main([str(sweep), "--out", str(tmp_path / "t2.csv")]) == 0
-    printed = capsys.readouterr().out
-    assert "3 records" in printed and "failed" in printed
-    assert collect_main([str(tmp_path / "nothing-here")]) == 2
+    listed = command("bbp-collect", str(sweep), "--out", str(tmp_path / "t2.csv"))
+    assert listed.code == 1  # some runs failed
+    assert "3 records" in listed.out and "failed" in listed.out
+    assert command("bbp-collect", str(tmp_path / "nothing-here")).code == 2
 
 
 def test_expected_runs_counts_preset_and_command_line(tmp_path):
@@ -83,12 +83,9 @@ def test_expected_runs_counts_preset_and_command_line(tmp_path):
     assert expected_runs(tmp_path) == 3 * 2  # seed fixed on the command line
 
 
-def test_slurm_launcher_config_composes():
+def test_slurm_launcher_config_composes(compose):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["hydra/launcher=slurm"],
-                      return_hydra_config=True)
+    cfg = compose(["hydra/launcher=slurm"], hydra=True)
     assert "submitit" in cfg.hydra.launcher._target_
     assert cfg.hydra.launcher.timeout_min > 0
 
@@ -97,11 +94,21 @@ def presets():
     return sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
 
 
+def preset_app(name: str) -> str:
+    """The app a preset belongs to: bbp-train for the presets with a train group."""
+    from omegaconf import OmegaConf
+
+    return "bbp-train" if "train" in OmegaConf.load(Path(CONFIG_DIR, "experiment",
+                                                         f"{name}.yaml")) else "bbp"
+
+
 @pytest.mark.parametrize("name", presets())
-def test_experiment_presets_compose_and_validate(name):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"+experiment={name}"],
-                      return_hydra_config=True)
-    validate(cfg)
+def test_experiment_presets_compose_and_validate(name, compose):
+    """Each preset composes with its own app and validates against that app's schema (the
+    train group of a training preset is checked too)."""
+    app = preset_app(name)
+    schema = TrainRunConfig if app == "bbp-train" else Config
+    cfg = compose([f"+experiment={name}"], app=app, hydra=True)
+    resolved = validate(cfg, schema)
+    assert isinstance(resolved.config, schema)
     assert cfg.name != "default", "a preset names its own sweep folder"

@@ -1,28 +1,22 @@
-"""Gradient descent from the initialization, the spectral warm start and the bbp-train app."""
-
-import subprocess
-import sys
-from pathlib import Path
+"""Gradient descent (bbp_torch.training): the steps, the tracked measurements, the overlap and
+generalization-error definitions, recovery of the teacher, the spectral warm start."""
 
 import pytest
 import torch
 
-from bbp_torch.config import ConfigError
-from bbp_torch.hessian import dense_hessian, gradient
+from bbp_torch.config import SolverConfig
+from bbp_torch.hessian import gradient
 from bbp_torch.model import make_problem
 from bbp_torch.training import (
     Tracker,
     gd,
     gram_overlap,
     population_gen_error,
-    run_training,
     sample_gen_error,
+    spectral_student,
     spherical_gd,
     spherical_gd_step,
-    validate_train,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -32,12 +26,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def small_config(**train):
-    return {"problem": {"N": 40, "p": 2, "p_star": 1, "alpha": 3.0, "a": 0.7}, "seed": 0,
-            "device": "cpu", "train": {"steps": 200, "track_every": 50, **train}}
-
 
 
 def test_gd_decreases_the_loss():
@@ -128,86 +116,36 @@ def test_overlap_and_generalization_error_definitions(random_orthogonal):
     assert exact == pytest.approx(1 / 3 + 1, rel=0.2)
 
 
-def test_spectral_start_beats_random_above_alpha_bbp():
-    """alpha=3 is well above alpha_BBP(p=2, p*=1, a=0.7) ~ 0.93."""
-    for seed in range(3):
-        record = run_training({**small_config(init="spectral", steps=0), "seed": seed,
-                               "problem": {"N": 80, "p": 2, "p_star": 1, "alpha": 3.0,
-                                           "a": 0.7}}).record
-        init = record["metrics"]["init"]
-        assert init["overlap"] > 0.5  # the bottom eigenvector already sees the teacher
-        assert init["warm_student_overlap"] > init["student_overlap"] + 0.2
-        assert record["metrics"]["series"]["overlap"][0] == init["warm_student_overlap"]
-        assert init["warm_gen_error_exact"] < init["gen_error_exact"]
+@pytest.mark.parametrize("p, p_star", [(2, 1), (3, 2)])
+def test_spectral_student_from_the_exact_teacher_eigenspace_is_the_teacher(p, p_star):
+    """Vectors spanning span{e_k (x) w*_l} (the N = infinity outlier eigenspace), mixed by a
+    random rotation: every unit lands in the teacher subspace, so the student computes the
+    teacher's function up to a rotation of its units when p* = 1 (Gram cosine 1), and lies in
+    the teacher subspace in general."""
+    problem = make_problem(30, p, p_star, 3.0, 0.7, seed=5)
+    N, W_star = 30, problem.W_star
+    Q_star, _ = torch.linalg.qr(W_star.T)  # (N, p*) orthonormal teacher subspace
+    basis = torch.stack([torch.kron(torch.eye(p, dtype=torch.float64)[k], Q_star[:, l])
+                         for k in range(p) for l in range(p_star)], dim=1)
+    gen = torch.Generator().manual_seed(0)
+    O, _ = torch.linalg.qr(torch.randn(p * p_star, p * p_star, generator=gen,
+                                       dtype=torch.float64))
+    W0 = spectral_student(basis @ O, problem.W, p_star)
+    assert torch.allclose(W0.norm(dim=1), torch.full((p,), N**0.5, dtype=torch.float64))
+    outside = W0 - (W0 @ Q_star) @ Q_star.T
+    assert float(outside.abs().max()) < 1e-12
+    if p_star == 1:
+        assert gram_overlap(W0, W_star) == pytest.approx(1, abs=1e-12)
+    with pytest.raises(ValueError, match="p\\*p_star"):
+        spectral_student(basis[:, :1], problem.W, p_star)
 
 
-def test_run_record_holds_the_series_and_the_time_dependent_hessian():
-    record = run_training(small_config(hessian_every=100)).record
-    m = record["metrics"]
-    for key in ("final_overlap", "final_gen_error", "success", "steps", "series", "init"):
-        assert key in m
-    series = m["series"]
-    assert series["step"] == [0, 50, 100, 150, 200]
-    assert [x is not None for x in series["lambda_min"]] == [True, False, True, False, True]
-    assert series["lambda_min"][0] == pytest.approx(m["init"]["lambda_min"], rel=1e-12)
-    # Independently of the cached eigenpairs at init: the full spectrum of the dense Euclidean
-    # Hessian (the default hessian.kind) of the same initial problem, rebuilt from the config.
-    problem = make_problem(40, 2, 1, 3.0, 0.7, seed=0)
-    spectrum = torch.linalg.eigvalsh(dense_hessian(problem))
-    assert series["lambda_min"][0] == pytest.approx(float(spectrum[0]), rel=1e-9, abs=1e-12)
-    assert record["config"]["hessian"]["kind"] == "euclidean"
-    assert series["train_loss"][0] == pytest.approx(float(problem.loss()) / problem.M, rel=1e-12)
-    assert m["steps"] == 200 or m["stop_reason"] in ("gen_tol", "loss_tol")
-    assert record["config"]["train"]["hessian_every"] == 100
-    assert m["eta"] == pytest.approx(0.1 * 2 / 3.0)
-
-
-@pytest.mark.parametrize(
-    ("train", "field"),
-    [({"method": "adam"}, "train.method"), ({"lr": -1.0}, "train.lr"),
-     ({"init": "teacher"}, "train.init"), ({"steps": "many"}, "train.steps"),
-     ({"hessian_every": 30}, "train.hessian_every"), ({"bogus": 1}, "train.bogus")],
-)
-def test_validation_names_the_field(train, field):
-    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
-        validate_train(small_config(**train))
-
-
-def test_riemannian_hessian_needs_the_spherical_method():
-    cfg = {**small_config(method="gd"), "hessian": {"kind": "spherical"}}
-    with pytest.raises(ConfigError, match="train.method"):
-        validate_train(cfg)
-
-
-def test_bbp_train_app_writes_record_and_events(tmp_path, capsys):
-    from hydra import compose, initialize_config_dir
-
-    from bbp_torch.cli import CONFIG_DIR
-    from bbp_torch.results import read_record
-    from bbp_torch.train_cli import run_train_app
-
-    overrides = ["problem.N=40", "problem.alpha=4", "device=cpu", "train.steps=100",
-                 "train.track_every=50", "train.init=spectral"]
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    assert run_train_app(cfg, tmp_path) == 0
-    record = read_record(tmp_path)
-    assert record["status"] == "ok" and record["config"]["train"]["init"] == "spectral"
-    assert set(record["metrics"]["series"]) >= {"step", "gen_error", "overlap", "lambda_min"}
-    assert list(tmp_path.glob("events.out.tfevents.*"))
-    assert "bbp-train" in capsys.readouterr().out
-    assert run_train_app(cfg, tmp_path) == 0  # a finished record of the same config: skipped
-    assert "skipped" in capsys.readouterr().out
-
-
-def test_bbp_train_command_and_its_configuration_error(tmp_path):
-    base = [sys.executable, "-m", "bbp_torch.train_cli", "device=cpu", "threads=1", "problem.N=30",
-            "train.steps=20", "train.track_every=10", "logging.tensorboard=false"]
-    ok = subprocess.run(base + [f"hydra.run.dir={tmp_path / 'ok'}"], cwd=ROOT,
-                        capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0, ok.stderr
-    assert (tmp_path / "ok" / "record.json").exists()
-    bad = subprocess.run(base + ["train.method=adam", f"hydra.run.dir={tmp_path / 'bad'}"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2
-    assert "train.method" in bad.stderr and "spherical_gd" in bad.stderr
+def test_tracker_lists_the_steps_whose_solve_missed_tol():
+    problem = make_problem(60, 2, 1, 3.0, 0.7, seed=1)
+    strict = SolverConfig(name="iterative", k=4, tol=1e-12, max_iter=2)
+    tracker = Tracker.with_fresh_data(problem, 200, solver=strict)
+    traj = gd(problem, lr=0.05, steps=20, track_every=10, tracker=tracker)
+    assert traj.series["step"] == [0, 10, 20] and tracker.unconverged == [0, 10, 20]
+    fine = Tracker.with_fresh_data(problem, 200)  # the dense default meets its tol
+    gd(problem, lr=0.05, steps=20, track_every=10, tracker=fine)
+    assert fine.unconverged == []

@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bbp_torch.config import SolverConfig, default_basis_size, default_block_size, default_tol
+from bbp_torch.spectrum.types import Eigenpairs, residual_norms
+
 # After the Krylov space closes (an invariant subspace, e.g. an eigenvalue more degenerate than the
 # block) random directions are added; convergence is not accepted until they have had this many
 # steps to bring in further copies of the wanted eigenvalues.
@@ -75,40 +78,6 @@ def as_block_operator(op) -> tuple[Callable[[torch.Tensor], torch.Tensor], int, 
     dtype = getattr(op, "dtype", torch.float64)
     device = getattr(op, "device", torch.device("cpu"))
     return op.matvec, op.shape[0], dtype, device
-
-
-def default_block_size(device: torch.device | str = "cpu") -> int:
-    """Vectors per block: 4 on the CPU, 16 on a GPU.
-
-    On two CPU cores at N=16000, p=4 (X in float32, products in float64) one operator call cost
-    0.60 / 0.79 / 1.18 / 2.05 s for 1 / 2 / 4 / 8 vectors, while at N=4000 the bottom 8 pairs
-    took 566 / 339 / 251 / 207 (b=6) block steps: 2 and 4 are within 15% of each other and 4
-    holds small exact multiplets. On a GPU a pass is cheap and the per-step overhead
-    dominates, so wider blocks pay.
-    """
-    return 4 if torch.device(device).type == "cpu" else 16
-
-
-def solver_block_size(block_size: int | None, device: torch.device | str, kind: str = "euclidean",
-                      p: int = 1, k: int = 1, mixed_precision: bool = False) -> int:
-    """The widest block :func:`iterative_bottom` will use: ``block_size`` or the device default;
-    at least ``p`` for the spherical Hessian (its ``p`` radial directions are exact null vectors
-    and a block must hold all of them); at least ``k`` with mixed precision (its float64 phase
-    restarts from the ``k`` Ritz vectors as one block)."""
-    b = block_size or default_block_size(device)
-    if block_size is None and kind == "spherical":
-        b = max(b, p)
-    return max(b, k) if mixed_precision else b
-
-
-def default_basis_size(k: int, block_size: int, n: int | None = None) -> int:
-    """Largest basis before a thick restart: ``max(3k, k + 2 block, k + 320)``, at most ``n/2``.
-
-    A larger basis restarts less often (fewer passes over ``X``); 320 vectors of size ``pN``
-    are small next to ``X`` (``pN = 64000``: 160 MB).
-    """
-    m = max(3 * k, k + 2 * block_size, k + 320)
-    return m if n is None else max(k + 2 * block_size, min(m, n // 2))
 
 
 def seeded_block(n: int, b: int, seed: int, dtype: torch.dtype,
@@ -166,7 +135,7 @@ def block_lanczos(
     *,
     block_size: int | None = None,
     basis_size: int | None = None,
-    tol: float = 1e-8,
+    tol: float | None = None,
     max_iter: int = 1000,
     seed: int = 0,
     start: torch.Tensor | None = None,
@@ -189,7 +158,8 @@ def block_lanczos(
     apply, n, dtype, device = as_block_operator(op)
     if not 1 <= k <= n:
         raise ValueError(f"k={k} must be between 1 and the operator size {n}.")
-    b = block_size or default_block_size(device)
+    tol = default_tol(str(dtype).removeprefix("torch.")) if tol is None else tol
+    b = block_size or default_block_size(device.type)
     m_max = basis_size or default_basis_size(k, b, n)
     if n < max(m_max + b, 4 * (k + b)):
         return _small_problem(apply, n, k, dtype, device)
@@ -315,29 +285,33 @@ def _phase_summary(r: LanczosResult, compute_dtype: torch.dtype, tol: float,
             "stalled": bool(r.info.get("stalled", False)), "seconds": seconds}
 
 
-def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: int = 0,
-                     block_size: int | None = None, basis_size: int | None = None,
-                     progress: bool = False, mixed_precision: bool = False):
-    """Bottom ``k`` eigenpairs of a Hessian operator as :class:`bbp_torch.spectrum.Eigenpairs`.
+def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
+                     progress: bool = False) -> Eigenpairs:
+    """Bottom ``settings.k`` eigenpairs of a Hessian operator by block Lanczos.
 
-    ``mixed_precision`` (a :class:`bbp_torch.hessian.HessianOperator` only) runs the Lanczos
-    iteration first on float32 products (``compute_dtype``), down to a relative residual of
-    ``max(tol, 1e-6)`` or until it stops improving, then restarts with float64 products from
-    its ``k`` Ritz vectors (one block of ``k``) and converges to ``tol`` there: the returned
-    pairs, their residuals and ``converged`` are float64 results. ``max_iter`` bounds the block
-    steps of both phases together.
+    ``settings`` is the solver group (:class:`bbp_torch.config.SolverConfig`, as
+    :func:`bbp_torch.config.validate` resolved it: ``k``, ``tol``, ``block_size`` and
+    ``basis_size`` set; unset ones take the defaults of :mod:`bbp_torch.config`).
+    ``settings.mixed_precision`` (a :class:`bbp_torch.hessian.HessianOperator` only) runs the
+    Lanczos iteration first on float32 products (``compute_dtype``), down to a relative
+    residual of ``max(tol, 1e-6)`` or until it stops improving, then restarts with float64
+    products from its ``k`` Ritz vectors (one block of ``k``) and converges to ``tol`` there:
+    the returned pairs, their residuals and ``converged`` are float64 results.
+    ``settings.max_iter`` bounds the block steps of both phases together.
 
     Residuals are recomputed with one more operator call (true ``||H v - lambda v||``, not the
     Lanczos estimate). ``info`` holds the relative residuals, the product count, restarts,
-    whether the tolerance was met, the phases, and timings.
+    whether the iteration met the tolerance, the phases, and timings.
     """
-    from bbp_torch.spectrum import Eigenpairs, residual_norms
-
+    k, max_iter = settings.k, settings.max_iter
+    tol = settings.tol if settings.tol is not None else default_tol(
+        str(op.dtype).removeprefix("torch."))
+    block_size, basis_size = settings.block_size, settings.basis_size
     if block_size is None and getattr(op, "kind", None) == "spherical":
-        block_size = solver_block_size(None, op.device, "spherical", op.p)
+        block_size = max(default_block_size(op.device.type), op.p)
     start = time.perf_counter()
     phases, first, start_block, steps_left = [], None, None, max_iter
-    if mixed_precision:
+    if settings.mixed_precision:
         if not hasattr(op, "with_compute_dtype"):
             raise ValueError("solver.mixed_precision needs the matrix-free Hessian operator "
                              "(it computes products in float32); use it without that option.")
@@ -349,7 +323,7 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
                                      time.perf_counter() - start))
         if not first.info.get("small_problem"):
             start_block = first.vectors
-            block_size = solver_block_size(block_size, op.device, k=k, mixed_precision=True)
+            block_size = max(first.block_size, k)  # the float64 phase: one block of k
             steps_left = max(1, max_iter - first.iterations)
             if basis_size is not None:  # room for the wider block
                 basis_size = max(basis_size, k + 2 * block_size)
@@ -362,18 +336,21 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
     t_solve = time.perf_counter() - start
     earlier = [first] if first is not None else []
     residuals = residual_norms(op, r.values, r.vectors)
-    relative = residuals / max(r.scale, 1e-300)
-    info = {
+    pairs = Eigenpairs(values=r.values, vectors=r.vectors, residuals=residuals,
+                       solver="iterative", tol=tol, scale=r.scale,
+                       iterations=sum(x.iterations for x in earlier) + r.iterations)
+    pairs.info = {
         "method": "block_lanczos",
         "tol": tol,
-        "converged": r.converged,
-        "relative_residuals": [float(x) for x in relative],
+        "converged": pairs.converged,
+        "lanczos_converged": r.converged,
+        "relative_residuals": pairs.relative_residuals,
         "scale": r.scale,
         "n_products": sum(x.n_products for x in earlier) + r.n_products + k,
         "restarts": sum(x.restarts for x in earlier) + r.restarts,
         "block_size": r.block_size,
         "basis_size": r.basis_size,
-        "mixed_precision": bool(mixed_precision),
+        "mixed_precision": bool(settings.mixed_precision),
         "phases": phases,
         "small_problem": bool(r.info.get("small_problem", False)),
         "history": [h for x in [*earlier, r] for h in x.info.get("history", [])],
@@ -381,12 +358,10 @@ def iterative_bottom(op, k: int, tol: float = 1e-8, max_iter: int = 1000, seed: 
                     "apply": sum(x.info.get("time_apply", 0.0) for x in [*earlier, r]),
                     "residuals": time.perf_counter() - start - t_solve},
     }
-    iterations = sum(x.iterations for x in earlier) + r.iterations
-    if not r.converged:
-        info["warning"] = (
-            f"block Lanczos stopped after solver.max_iter={max_iter} block steps with "
-            f"{int((r.residual_estimates <= tol * r.scale).sum())}/{k} pairs at relative "
-            f"residual <= solver.tol={tol:g}; raise solver.max_iter or solver.tol."
-        )
-    return Eigenpairs(values=r.values, vectors=r.vectors, residuals=residuals,
-                      solver="iterative", iterations=iterations, info=info)
+    if not pairs.converged:
+        met = sum(x <= tol for x in pairs.relative_residuals)
+        pairs.info["warning"] = (
+            f"block Lanczos stopped after {pairs.iterations} block steps (solver.max_iter="
+            f"{max_iter}) with {met}/{k} pairs at relative residual <= solver.tol={tol:g}; "
+            "raise solver.max_iter or solver.tol.")
+    return pairs

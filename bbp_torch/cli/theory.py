@@ -25,11 +25,49 @@ import numpy as np
 from bbp_torch import theory
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def finite(text: str) -> float:
+    """A finite number (nan and infinities are refused)."""
+    value = _number(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive(text: str) -> float:
+    """A finite number > 0."""
+    value = finite(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def count(text: str, hi: int = 100_000) -> int:
+    """An integer in [1, hi]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 1 <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 1 and {hi}")
+    return value
+
+
 def _p_value(text: str) -> float:
+    """A width: a finite number >= 1, or inf (the p -> infinity limit); not nan."""
     value = text.strip().lower()
-    if value in ("inf", "infinity", "oo"):
+    if value in ("inf", "infinity", "oo", "+inf"):
         return math.inf
-    return float(value)
+    p = finite(value)
+    if p < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a width is at least 1 (or inf)")
+    return p
 
 
 def _p_label(p: float) -> str:
@@ -112,28 +150,6 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
             writer.writerow({k: "" if v is None else v for k, v in r.items()})
 
 
-def write_tensorboard(log_dir: Path, curves: list[dict], densities: dict) -> None:
-    """Scalars theory/<name> with step = round(1000 alpha); density at each alpha as
-    theory/density_alpha=<alpha> (and its lambda grid) with step = grid index."""
-    from torch.utils.tensorboard import SummaryWriter  # lazy: only this function needs torch
-
-    writer = SummaryWriter(log_dir=str(log_dir))
-    try:
-        for r in curves:
-            step = int(round(1000 * r["alpha"]))
-            for key in ("lambda_edge", "lambda_outlier", "overlap", "lambda_edge_rescaled",
-                        "lambda_outlier_rescaled"):
-                if r[key] is not None:
-                    writer.add_scalar(f"theory/{key}", r[key], global_step=step)
-        for alpha, (lam, rho) in densities.items():
-            for i, (x, v) in enumerate(zip(lam, rho, strict=True)):
-                writer.add_scalar(f"theory/density_alpha={alpha:g}", float(v), global_step=i)
-                writer.add_scalar(f"theory/density_lambda_alpha={alpha:g}", float(x),
-                                  global_step=i)
-    finally:
-        writer.close()
-
-
 def run_curves(args) -> dict:
     p, p_star, a = args.p, args.p_star, args.a
     alphas = np.linspace(args.alpha_min, args.alpha_max, args.num)
@@ -161,7 +177,9 @@ def run_curves(args) -> dict:
         "files": ["theory_curves.csv"] + (["theory_density.csv"] if rows else []),
     }
     if not args.no_tensorboard:
-        write_tensorboard(out / "tensorboard", curves, densities)
+        from bbp_torch.tensorboard import log_theory_curves  # lazy: only this needs torch
+
+        log_theory_curves(out / "tensorboard", curves, densities)
         summary["tensorboard"] = str(out / "tensorboard")
     (out / "theory_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -171,28 +189,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bbp-theory", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     t = sub.add_parser("table", help="alpha_BBP over p for given a and p*")
-    t.add_argument("--a", type=float, nargs="+", default=[0.7, 1.5])
-    t.add_argument("--p-star", type=float, default=1.0)
+    t.add_argument("--a", type=positive, nargs="+", default=[0.7, 1.5])
+    t.add_argument("--p-star", type=positive, default=1.0)
     t.add_argument("--p", type=_p_value, nargs="+",
                    default=[1, 2, 3, 4, 8, 16, math.inf], help="widths; 'inf' allowed")
     t.add_argument("--json", action="store_true", help="print the rows as JSON")
     c = sub.add_parser("curves", help="write theory curves to files and TensorBoard")
     c.add_argument("--p", type=_p_value, required=True)
-    c.add_argument("--p-star", type=float, default=1.0)
-    c.add_argument("--a", type=float, required=True)
-    c.add_argument("--alpha-min", type=float, default=0.1)
-    c.add_argument("--alpha-max", type=float, default=4.0)
-    c.add_argument("--num", type=int, default=80)
-    c.add_argument("--density-alpha", type=float, nargs="*", default=[],
+    c.add_argument("--p-star", type=positive, default=1.0)
+    c.add_argument("--a", type=positive, required=True)
+    c.add_argument("--alpha-min", type=positive, default=0.1)
+    c.add_argument("--alpha-max", type=positive, default=4.0)
+    c.add_argument("--num", type=count, default=80, help="alphas on the grid (1 to 100000)")
+    c.add_argument("--density-alpha", type=positive, nargs="*", default=[],
                    help="alphas at which to write the bulk density")
-    c.add_argument("--density-points", type=int, default=400)
+    c.add_argument("--density-points", type=count, default=400)
     c.add_argument("--out", required=True, help="output folder")
     c.add_argument("--no-tensorboard", action="store_true")
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "curves" and not args.alpha_min < args.alpha_max:
+        parser.error(f"argument --alpha-max: {args.alpha_max:g} must exceed --alpha-min "
+                     f"{args.alpha_min:g}")
     try:
         if args.command == "curves":
             summary = run_curves(args)
@@ -211,5 +233,5 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
+def entry() -> None:  # pragma: no cover - console script
     sys.exit(main())

@@ -1,4 +1,5 @@
-"""The N = infinity theory against exact diagonalisation of the finite-N Hessian.
+"""The N = infinity theory against exact diagonalisation of the finite-N Hessian, through the
+finite-N counterparts of bbp_torch.channels (spectra, channel resolvents, KS distance).
 
 Finite-N effects set every tolerance below. Two kinds dominate (measured over several seed sets,
 see docs/theory.md and scripts/validate_theory.py): the empirical distribution of the M weights

@@ -6,12 +6,13 @@ precedence, as in a Hydra multirun). Two runners produce the same records:
 * ``cli``: ``python -m bbp_torch -m +experiment=<name>`` in a subprocess (the ``bbp`` command):
   the very same sweep, with its resume, error records and progress lines, one BLAS thread per
   job. Records go to ``<sweep dir>/<override_dirname>/record.json``.
-* ``inprocess``: :func:`bbp_torch.study.run_study` on every grid point in a process pool. Much
-  faster for many small runs (a Hydra job costs about half a second of composition on top of
-  the run itself). Records go to ``<runs dir>/<name>/<key=value,...>/record.json``; finished
-  records of the same config are skipped, failed runs leave an error record.
+* ``inprocess``: every grid point through the job runner (:func:`bbp_torch.jobs.run_job`) in a
+  process pool. Much faster for many small runs (a Hydra job costs about half a second of
+  composition on top of the run itself). Records go to ``<runs dir>/<name>/<key=value,...>/``,
+  the folder is registered as a sweep (``sweeps.jsonl``, so ``bbp-collect`` counts it); the job
+  runner skips finished records of the same config and leaves an error record for a failed run.
 
-Either way the figure scripts read the records back with :func:`bbp_torch.results.load_table`.
+Either way the figures read the records back with :func:`bbp_torch.results.load_table`.
 The worker functions (spectra, theory) live here so that a spawned pool can import them.
 """
 
@@ -24,13 +25,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from bbp_torch.sweeps import _duration
+from bbp_torch.config import CONFIG_DIR
+from bbp_torch.sweeps import duration, job_dirname, register_sweep
 
+PROJECT_ROOT = Path(CONFIG_DIR).parent  # where outputs/ lives
 # Seconds of one run on one core: a fixed cost plus the dense eigensolve, ~ (pN)^3.
 RUN_OVERHEAD_S = {"cli": 0.6, "inprocess": 0.05}
 EIGH_S_PER_DIM3 = 1.5e-10
@@ -43,21 +45,25 @@ RUN_KEYS = ("problem.N", "problem.p", "problem.p_star", "problem.a", "problem.al
 # ----------------------------------------------------------------------------- preset grids
 
 
-def preset_grid(name: str, overrides: dict[str, str] | None = None) -> tuple[dict, dict]:
+def preset_grid(name: str, overrides: dict[str, str] | None = None,
+                config_name: str = "config") -> tuple[dict, dict]:
     """``(base, swept)`` of preset ``name``: the composed config (no ``hydra`` key) and the
     swept keys with their values, ``overrides`` (key -> override string) taking precedence.
+    ``config_name``: ``config`` for ``bbp`` presets, ``train`` for ``bbp-train`` ones.
     """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
-    from bbp_torch.cli import CONFIG_DIR
+    from bbp_torch.config import register_configs
+
+    register_configs()
 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = compose(config_name="config", overrides=[f"+experiment={name}"],
+            cfg = compose(config_name=config_name, overrides=[f"+experiment={name}"],
                           return_hydra_config=True)
     finally:
         GlobalHydra.instance().clear()
@@ -90,7 +96,8 @@ def _get(cfg: dict, dotted: str):
 
 
 def grid_points(base: dict, swept: dict) -> list[tuple[str, dict]]:
-    """Every ``(folder name, config)`` of the grid; the folder name is ``k=v,...`` (sorted)."""
+    """Every ``(folder name, config)`` of the grid; the folder name is Hydra's
+    ``override_dirname`` of the point (``k=v,...``, sorted), as a sweep would name it."""
     import copy
 
     keys = sorted(swept)
@@ -99,7 +106,8 @@ def grid_points(base: dict, swept: dict) -> list[tuple[str, dict]]:
         cfg = copy.deepcopy(base)
         for key, value in zip(keys, values, strict=True):
             _set(cfg, key, value)
-        points.append((",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)), cfg))
+        job = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
+        points.append((job_dirname(job, ()), cfg))
     return points
 
 
@@ -160,7 +168,8 @@ def make_executor(jobs: int):
     """A pool of ``jobs`` spawned processes with one thread each (inline when jobs=1).
 
     Parallel jobs with several threads each oversubscribe the cores and slow the eigensolvers
-    down by an order of magnitude (docs: PERFORMANCE.md, "Threads").
+    down by an order of magnitude (two processes of two BLAS threads each on two cores slowed
+    eigensolvers 10-20x).
     """
     if jobs <= 1:
         return InlineExecutor()
@@ -175,45 +184,32 @@ def make_executor(jobs: int):
 # ----------------------------------------------------------------------------- runners
 
 
-def run_point(args: tuple[dict, str]) -> str:
-    """Run one grid point into ``run_dir`` unless it holds a finished record of it.
+def run_point(args: tuple[dict, str, str]) -> str:
+    """Run one grid point ``(config, run_dir, job kind)`` through the job runner.
 
-    Returns ``"skipped"``, ``"ok"`` or ``"error"`` (an error record is written).
+    Returns the outcome's status: ``ok``, ``unconverged``, ``error`` (an error record is
+    written), ``skipped`` (a finished record of it exists) or ``busy``.
     """
-    cfg, run_dir = args
-    from omegaconf import OmegaConf
+    from bbp_torch.jobs import job_kind, run_job
 
-    from bbp_torch.cli import error_record, finished_record
-    from bbp_torch.config import ConfigError, validate
-    from bbp_torch.results import write_record
-    from bbp_torch.study import run_study
-
-    run_dir = Path(run_dir)
-    try:
-        c = validate(cfg)
-        if not c.force and finished_record(run_dir, asdict(c)) is not None:
-            return "skipped"
-        start = time.perf_counter()
-        record = run_study(c).record
-    except Exception as err:
-        kind = "config" if isinstance(err, ConfigError) else "exception"
-        write_record(run_dir, error_record(OmegaConf.create(cfg), err, kind))
-        return "error"
-    record["run_dir"] = str(run_dir)
-    record["timings"]["total"] = time.perf_counter() - start
-    write_record(run_dir, record)
-    return "ok"
+    cfg, run_dir, kind = args
+    return run_job(job_kind(kind), cfg, run_dir, in_sweep=True, quiet=True).status
 
 
-def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path) -> Path:
-    """Run the grid of preset ``name`` in ``executor``; returns its folder of records."""
+def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path,
+                  kind: str = "bbp", overrides: list[str] | None = None) -> Path:
+    """Run the grid ``(base, swept)`` in ``executor`` as ``kind`` jobs (``bbp`` or
+    ``bbp-train``) into ``runs_root/name``; returns that folder, registered as a sweep
+    (``sweeps.jsonl``) with ``overrides`` as its overrides (default ``+experiment=<name>``)."""
     folder = Path(runs_root) / name
     points = grid_points(base, swept)
+    register_sweep(folder, [dirname for dirname, _ in points],
+                   [f"+experiment={name}"] if overrides is None else overrides)
     # Longest runs first, so that the pool is not left waiting for one big run at the end.
     points.sort(key=lambda item: -run_seconds(item[1], "inprocess"))
-    tasks = [(cfg, str(folder / dirname)) for dirname, cfg in points]
+    tasks = [(cfg, str(folder / dirname), kind) for dirname, cfg in points]
     start = time.time()
-    counts = {"ok": 0, "skipped": 0, "error": 0}
+    counts = {"ok": 0, "skipped": 0, "error": 0, "unconverged": 0, "busy": 0}
     step = max(1, len(tasks) // 5)
     for i, status in enumerate(executor.map(run_point, tasks, chunksize=1), start=1):
         counts[status] += 1
@@ -222,8 +218,8 @@ def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path)
             fresh = i - counts["skipped"]
             eta = (len(tasks) - i) * elapsed / fresh if fresh else 0.0
             print(f"[{name}] {i}/{len(tasks)} runs ({counts['skipped']} skipped, "
-                  f"{counts['error']} failed), elapsed {_duration(elapsed)}, "
-                  f"ETA {_duration(eta)}", flush=True)
+                  f"{counts['error']} failed, {counts['unconverged']} unconverged), elapsed "
+                  f"{duration(elapsed)}, ETA {duration(eta)}", flush=True)
     return folder
 
 
@@ -239,7 +235,7 @@ def run_cli(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int) ->
     env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
     cmd = sweep_command(name, overrides, sweep_dir, jobs)
     print("+ " + " ".join(cmd[1:]), flush=True)
-    proc = subprocess.run(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
     if proc.returncode != 0:
         print(f"warning: the sweep {name} exited with status {proc.returncode}; plotting the "
               "records that exist.", file=sys.stderr)
@@ -272,12 +268,12 @@ def density_task(args: tuple) -> np.ndarray:
 def threshold_task(args: tuple) -> tuple[float, str]:
     """``(alpha_BBP, transition type)`` for ``(p, p*, a)``; ``(nan, "error")`` if it fails.
 
-    A theory failure at one grid point must not lose the figure (:func:`theory_at_init`).
+    A theory failure at one grid point must not lose the figure.
     """
-    from bbp_torch.training import theory_at_init
+    from bbp_torch import theory
 
     p, p_star, a = args
-    result = theory_at_init(p, p_star, a)
+    result = theory.threshold(p, p_star, a)
     if "error" in result:
         return math.nan, "error"
     return result["alpha_bbp"], result["transition_type"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bbp_torch.iterative import as_block_operator
+from bbp_torch.spectrum.lanczos import as_block_operator
 
 
 @dataclass
@@ -192,21 +192,3 @@ def run_density(op, probes: int, steps: int, seed: int = 0, bins: int = 60) -> d
     """The SLQ density of a run as :func:`density_record` (what ``run_study`` stores)."""
     return density_record(lanczos_quadrature(op, probes=probes, steps=steps, seed=seed),
                           bins=bins)
-
-
-def log_density(writer, edges, density, n: int, tag: str = "spectrum/density_slq",
-                step: int = 0) -> None:
-    """Log a binned density to TensorBoard as a histogram of ``n`` eigenvalues.
-
-    ``writer`` is a ``torch.utils.tensorboard.SummaryWriter``; the bins become bucket counts
-    ``n * density * width``, so the plot reads like the dense path's ``add_histogram``.
-    """
-    edges = np.asarray(edges, dtype=float)
-    counts = n * np.asarray(density, dtype=float) * np.diff(edges)
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    writer.add_histogram_raw(
-        tag, min=float(edges[0]), max=float(edges[-1]), num=int(round(counts.sum())),
-        sum=float((counts * centers).sum()), sum_squares=float((counts * centers**2).sum()),
-        bucket_limits=[float(x) for x in edges[1:]], bucket_counts=[float(x) for x in counts],
-        global_step=step,
-    )

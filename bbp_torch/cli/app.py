@@ -1,0 +1,294 @@
+"""The Hydra plumbing of ``bbp`` and ``bbp-train``: help, the command-line check, the job
+function, sweep accounting and exit codes.
+
+:func:`main_for` runs one command line:
+
+1. ``--help``: the command's own help (its purpose, its groups, its presets, every field).
+2. The overrides are checked against the app's schema (unknown keys, ``+key=`` included, wrong
+   types, non-finite numbers, values outside a field's range, every value of a sweep), before
+   Hydra composes anything: a refusal exits 2 and leaves nothing on disk.
+3. Hydra composes and runs the job(s); each job is :func:`bbp_torch.jobs.run_job`. A sweep
+   registers its runs with :func:`bbp_torch.sweeps.register_sweep` when it starts and ends with
+   the line ``[sweep] N ok, N failed, N unconverged``.
+
+Exit codes: 0 when every run is ok (or was already finished); 1 when a run failed or did not
+converge; 2 when the input was refused (Hydra's own composition errors included).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import MISSING, dataclass
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from bbp_torch.config import (
+    CONFIG_DIR,
+    FIELDS,
+    GROUP_OPTIONS,
+    ConfigError,
+    check_field,
+    register_configs,
+    schema_fields,
+)
+from bbp_torch.jobs import job_kind, run_job
+from bbp_torch.slurm import prepare_sweep, submits_to_slurm
+from bbp_torch.sweeps import progress_line, register_sweep, sweep_outcome, sweep_run_names
+
+register_configs()
+
+# Groups that select a config (``solver=iterative``), not fields.
+SELECTORS = ("solver", "hessian", "experiment")
+
+
+@dataclass(frozen=True)
+class App:
+    """One Hydra command: its name, primary config, purpose and examples."""
+
+    name: str  # the command, also the job kind: bbp | bbp-train
+    config_name: str  # conf/<config_name>.yaml
+    purpose: str
+    examples: tuple[str, ...]
+
+    @property
+    def schema(self) -> type:
+        return job_kind(self.name).schema
+
+
+class _State:
+    """What the main process learns about the command line it runs (reset per command)."""
+
+    def __init__(self) -> None:
+        self.started = False  # a job or a sweep began: Hydra accepted the command line
+        self.exit_code = 0
+
+
+STATE = _State()
+
+
+# ----------------------------------------------------------------------------- help
+
+
+def _field_type(f) -> tuple[str, bool]:
+    """``(int | float | str | bool, optional)`` of a schema field (annotations are strings)."""
+    text = str(f.type)
+    return text.replace(" | None", "").replace("None | ", ""), "None" in text
+
+
+def _default(f):
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def presets(schema: type) -> dict[str, str]:
+    """``{name: one-line description}`` of this app's presets in ``conf/experiment/``.
+
+    A preset belongs to ``bbp-train`` when it sets the ``train`` group, to ``bbp`` otherwise
+    (its keys must be fields of the schema); its description is its first comment line.
+    """
+    from bbp_torch.config import TrainRunConfig
+
+    top = {name.split(".")[0] for name, _ in schema_fields(schema)}
+    training = issubclass(schema, TrainRunConfig)
+    out = {}
+    for path in sorted((Path(CONFIG_DIR) / "experiment").glob("*.yaml")):
+        keys = set(OmegaConf.load(path).keys()) - {"hydra", "defaults"}
+        if keys <= top and ("train" in keys) == training:
+            lines = [line[1:].strip() for line in path.read_text().splitlines()
+                     if line.startswith("#") and "@package" not in line]
+            out[path.stem] = lines[0] if lines else ""
+    return out
+
+
+def help_text(app: App) -> str:
+    """The command's help: purpose, usage, groups, presets, fields, exit codes."""
+    lines = [f"{app.name}: {app.purpose}", "", "Usage:"]
+    lines += [f"  {example}" for example in app.examples]
+    lines += ["", "Groups (GROUP=OPTION):"]
+    for group, options in GROUP_OPTIONS.items():
+        lines.append(f"  {group}={'|'.join(options)}  (default {next(iter(options))})")
+    lines.append("  hydra/launcher=local|slurm  (sweeps: this machine, or SLURM via submitit)")
+    lines += ["", "Experiment presets (-m +experiment=NAME):"]
+    found = presets(app.schema)
+    width = max((len(n) for n in found), default=0)
+    lines += [f"  {name:<{width}}  {text}" for name, text in found.items()] or ["  (none)"]
+    lines += ["", "Fields (KEY=VALUE; the default after '='):"]
+    for name, f in schema_fields(app.schema):
+        default = _default(f)
+        shown = "null" if default is None else str(default).lower() if isinstance(
+            default, bool) else default
+        lines.append(f"  {name + '=' + str(shown):<30} {FIELDS[name].doc}")
+    lines += ["", "Exit codes: 0 every run ok (or already finished); 1 a run failed or did not "
+              "converge; 2 the input was refused.",
+              f"Hydra's own options (--cfg job, --info, ...): {app.name} --hydra-help"]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+def _check_value(name: str, value, type_name: str, optional: bool) -> None:
+    if value is None:
+        if not optional:
+            raise ConfigError(f"Invalid {name}=null: this field needs a value. "
+                              f"{FIELDS[name].fix}".rstrip())
+        return
+    ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "bool": isinstance(value, bool),
+          "str": isinstance(value, (str, int, float)) and not isinstance(value, bool)}
+    if not ok.get(type_name, True):
+        word = {"int": "an integer", "float": "a number", "bool": "true or false",
+                "str": "a string"}[type_name]
+        raise ConfigError(f"Invalid {name}={value!r}: must be {word}. "
+                          f"{FIELDS[name].fix}".rstrip())
+    check_field(name, float(value) if type_name == "float" else value)
+
+
+def _check_selection(app: App, group: str, override) -> None:
+    """``solver=...``, ``hessian=...``, ``+experiment=...``: the option must exist (for this
+    app: a preset of bbp-train is refused by bbp and the other way round)."""
+    options = list(presets(app.schema)) if group == "experiment" else list(GROUP_OPTIONS[group])
+    values = (list(override.sweep_iterator()) if override.is_sweep_override()
+              and override.is_discrete_sweep() else [override.value()])
+    for value in values:
+        if value not in options:
+            raise ConfigError(f"Unknown option {group}={value}: {app.name} has "
+                              f"{', '.join(options) or 'none'}. {app.name} --help describes "
+                              "each.")
+
+
+def check_overrides(app: App, overrides: list[str]) -> None:
+    """Refuse unknown keys and bad values on the command line (every value of a sweep)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    known = dict(schema_fields(app.schema))
+    other = job_kind("bbp-train" if app.name == "bbp" else "bbp").schema
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            (override,) = parser.parse_overrides([text])
+        except OverrideParseException as err:
+            raise ConfigError(f"Cannot read the override {text!r}: {err}. Write key=value, "
+                              "key=a,b,c for a sweep (with -m).") from None
+        key = override.key_or_group
+        if key.startswith("hydra"):
+            continue
+        if key in SELECTORS:
+            _check_selection(app, key, override)
+            continue
+        if key not in known:
+            hint = (f"it is a field of {'bbp-train' if app.name == 'bbp' else 'bbp'}, not of "
+                    f"{app.name}" if key in dict(schema_fields(other)) else
+                    f"{app.name} --help lists every field")
+            raise ConfigError(f"Unknown field {key} in {text!r}: {hint}.")
+        if override.is_delete():
+            raise ConfigError(f"Cannot delete {key} ({text!r}): every field has a value; set "
+                              f"{key}=... instead.")
+        type_name, optional = _field_type(known[key])
+        if override.is_sweep_override():
+            if not override.is_discrete_sweep():
+                continue  # interval sweeps belong to other sweepers; the job checks the values
+            values = list(override.sweep_iterator())
+        else:
+            values = [override.value()]
+        for value in values:
+            _check_value(key, value, type_name, optional)
+
+
+# ----------------------------------------------------------------------------- Hydra
+
+
+def discard_run_dir(run_dir: Path) -> None:
+    """Remove what Hydra put into a single run's folder before its job refused the config
+    (``.hydra/`` and the job log), and the folder when that leaves it empty."""
+    if (run_dir / "record.json").exists():
+        return
+    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    for log in run_dir.glob("*.log"):
+        log.unlink(missing_ok=True)
+    try:
+        run_dir.rmdir()
+    except OSError:
+        pass
+
+
+def _job_function(app: App):
+    kind = job_kind(app.name)
+
+    def job(cfg: DictConfig) -> int:
+        STATE.started = True
+        hc = HydraConfig.get()
+        run_dir = Path(hc.runtime.output_dir)
+        multirun = hc.mode == RunMode.MULTIRUN
+        outcome = run_job(kind, cfg, run_dir, in_sweep=multirun)
+        if multirun:
+            print(progress_line(hc.sweep.dir), flush=True)
+        else:
+            if outcome.kind == "config":
+                discard_run_dir(run_dir)
+            STATE.exit_code = outcome.exit_code
+        return outcome.exit_code
+
+    return hydra.main(version_base="1.3", config_path=CONFIG_DIR,
+                      config_name=app.config_name)(job)
+
+
+class SweepAccounting(Callback):
+    """Registers a sweep's runs when it starts; counts their records when it ends."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        STATE.started = True
+        self.sweep_dir = Path(config.hydra.sweep.dir)
+        self.names = sweep_run_names(config)
+        register_sweep(self.sweep_dir, self.names, list(config.hydra.overrides.task))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        counts = sweep_outcome(self.sweep_dir, self.names)
+        line = (f"[sweep] {counts['ok']} ok, {counts['failed']} failed, "
+                f"{counts['unconverged']} unconverged")
+        if counts["missing"]:
+            line += f", {counts['missing']} without a record (in progress elsewhere, or lost)"
+        print(f"{line} ({self.sweep_dir}); bbp-collect {self.sweep_dir} for the table",
+              flush=True)
+        if counts["config"]:
+            STATE.exit_code = 2
+        elif counts["failed"] or counts["unconverged"] or counts["missing"]:
+            STATE.exit_code = 1
+        else:
+            STATE.exit_code = 0
+
+
+def main_for(app: App, argv: list[str] | None = None) -> int:
+    """Run one command line of ``app``; returns the exit code."""
+    from hydra._internal.utils import get_args_parser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(arg in ("-h", "--help") for arg in argv):
+        print(help_text(app))
+        return 0
+    args = get_args_parser().parse_args(argv)
+    try:
+        check_overrides(app, args.overrides)
+        if submits_to_slurm(args):  # the request against sinfo, before anything is submitted
+            prepare_sweep(app.config_name, args.overrides)
+    except ConfigError as err:
+        print(f"{app.name}: configuration error. {err}", file=sys.stderr)
+        return 2
+    STATE.__init__()
+    saved, sys.argv = sys.argv, [app.name, *argv]
+    try:
+        _job_function(app)()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        if code != 0:
+            return 2 if code == 1 and not STATE.started else code
+    finally:
+        sys.argv = saved
+    return STATE.exit_code

@@ -1,0 +1,66 @@
+"""Figure 5: the type of the BBP transition in the (a, p) plane (theory at N = infinity).
+
+Blue: continuous (square-root edge, the overlap grows from 0); orange: discontinuous (smooth
+edge, the overlap jumps). p = infinity is the last row; markers at p = 2 show the two cases of
+figures 1, 2 and 4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bbp_torch import plots, theory
+from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context
+from bbp_torch.figures.runs import threshold_task
+
+NAME = "fig5_phase_diagram"
+SWEEPS = ()
+
+
+def draw(ctx: Context) -> dict:
+    """Draw figure 5; returns ``{"boundary_a_by_p": {p: a}, "errors": theory failures}``."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    s = ctx.settings
+    ps = list(s["fig5_p"]) + [math.inf]
+    a_values = np.asarray(s["fig5_a"], dtype=float)
+    results = ctx.map(threshold_task, [(p, P_STAR, a) for p in ps for a in a_values])
+    code = {"continuous": 1.0, "discontinuous": 0.0}
+    grid = np.array([code.get(kind, np.nan) for _, kind in results]).reshape(len(ps), -1)
+    a_edges = np.r_[a_values[0] - (a_values[1] - a_values[0]) / 2 if len(a_values) > 1
+                    else a_values[0] - 0.05,
+                    (a_values[1:] + a_values[:-1]) / 2,
+                    a_values[-1] + ((a_values[-1] - a_values[-2]) / 2 if len(a_values) > 1
+                                    else 0.05)]
+    fig, axes = plots.figure(1, 1, width=6.5, height=4.6)
+    ax = axes[0, 0]
+    cmap = ListedColormap(["#f4a582", "#92c5de"])
+    ax.pcolormesh(a_edges, np.arange(len(ps) + 1) - 0.5, grid, cmap=cmap, vmin=0, vmax=1,
+                  shading="flat")
+    ax.set_yticks(range(len(ps)))
+    ax.set_yticklabels([str(p) if math.isfinite(p) else r"$\infty$" for p in ps])
+    boundary = {}
+    for i, p in enumerate(ps):
+        cont = a_values[grid[i] == 1.0]
+        disc = a_values[grid[i] == 0.0]
+        if len(cont) and len(disc) and cont.max() < disc.min():
+            boundary[str(p)] = float((cont.max() + disc.min()) / 2)
+    row2 = ps.index(2) if 2 in ps else None
+    handles = [Patch(color=cmap(1.0), label="continuous (square-root edge)"),
+               Patch(color=cmap(0.0), label="discontinuous (smooth edge, overlap jumps)")]
+    if row2 is not None:
+        for a, marker in ((A_CONT, "*"), (A_DISC, "P")):
+            handles.append(ax.plot([a], [row2], marker, ms=13, color="k", ls="none",
+                                   label=f"p=2, a={a}: {theory.transition_type(2, P_STAR, a)}"
+                                   )[0])
+    ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.9, markerscale=0.6)
+    ax.set_xlabel("loss constant $a$")
+    ax.set_ylabel("student width $p$")
+    ax.set_title(f"Fig. 5  Type of the BBP transition in the (a, p) plane (p*={P_STAR}, "
+                 r"theory at $N=\infty$)", fontsize=9)
+    fig.tight_layout()
+    ctx.saver.save(fig, NAME)
+    return {"boundary_a_by_p": boundary, "errors": int(np.isnan(grid).sum())}

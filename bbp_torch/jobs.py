@@ -1,0 +1,237 @@
+"""The one job runner: every entry point (``bbp``, ``bbp-train``, the figure runners, the training
+figure) runs its jobs through :func:`run_job`.
+
+A job: validate (once) -> take the run folder's lock -> skip a finished run -> run -> log to
+TensorBoard (replacing the folder's earlier event files) -> write the record atomically. Any
+failure inside the run (the configuration, a numerical failure, an unexpected exception) becomes
+an error record with its kind and message; nothing escapes but an interrupt.
+
+Outcomes and exit codes (:class:`Outcome`): ``ok`` and ``skipped`` 0, ``unconverged`` 1,
+``error`` 1 (``config`` errors 2), ``busy`` (another process holds the folder's lock) 0. A
+configuration error outside a sweep leaves no record: the message is the whole answer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bbp_torch.config import (
+    Config,
+    ConfigError,
+    Resolved,
+    TrainRunConfig,
+    run_identity,
+    to_schema,
+    validate,
+)
+from bbp_torch.errors import error_kind
+from bbp_torch.results import FINISHED, RECORD_NAME, error_record, read_record, write_record
+
+LOCK_NAME = ".lock"
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What one kind of job is: its command name, schema, pipeline, logger and summary.
+
+    ``run(resolved)`` returns a result with a ``record`` attribute; ``log(run_dir, result)``
+    writes its TensorBoard events; ``summary(record, run_dir)`` is the text printed after it.
+    """
+
+    name: str
+    schema: type
+    run: Callable[[Resolved], Any]
+    log: Callable[[Path, Any], None]
+    summary: Callable[[dict, Path | None], str]
+
+
+def _study_kind() -> JobKind:
+    from bbp_torch.study import run_study
+    from bbp_torch.summary import study_summary
+    from bbp_torch.tensorboard import log_run
+
+    return JobKind("bbp", Config, run_study, log_run, study_summary)
+
+
+def _training_kind() -> JobKind:
+    from bbp_torch.study import run_training
+    from bbp_torch.summary import training_summary
+    from bbp_torch.tensorboard import log_training
+
+    return JobKind("bbp-train", TrainRunConfig, run_training, log_training, training_summary)
+
+
+def job_kind(name: str) -> JobKind:
+    """``bbp`` (the core study) or ``bbp-train`` (gradient descent from the initialization)."""
+    kinds = {"bbp": _study_kind, "bbp-train": _training_kind}
+    return kinds[name]()
+
+
+@dataclass
+class Outcome:
+    """``status``: ok | unconverged | error | skipped | busy; ``kind``: the error kind."""
+
+    status: str
+    record: dict | None = None
+    kind: str | None = None
+    message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if self.status in ("ok", "skipped", "busy"):
+            return 0
+        return 2 if self.kind == "config" else 1
+
+
+# ----------------------------------------------------------------------------- the lock
+
+
+@contextmanager
+def run_lock(run_dir: Path):
+    """Hold ``run_dir/.lock`` (an exclusive ``flock``) for the body; yields False when another
+    process holds it.
+
+    The kernel drops a ``flock`` when its holder dies, so the lock of a crashed or killed
+    process is reclaimed by the next one, on this machine and across NFS clients. The file
+    keeps the holder's host and pid for the message of the process that finds it taken.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
+        try:
+            yield True
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def lock_holder(run_dir: Path) -> str:
+    """``host pid`` of the process holding ``run_dir``'s lock, as it wrote it."""
+    try:
+        return (run_dir / LOCK_NAME).read_text().strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+# ----------------------------------------------------------------------------- the runner
+
+
+def finished_record(run_dir: Path, config: dict) -> dict | None:
+    """The finished record (ok or unconverged) in ``run_dir`` if it was made from a config
+    that gives the same numbers (:func:`bbp_torch.config.run_identity`), else None."""
+    path = run_dir / RECORD_NAME
+    if not path.exists():
+        return None
+    try:
+        old = read_record(path)
+    except (OSError, ValueError):
+        return None
+    same = run_identity(old.get("config", {})) == run_identity(config)
+    return old if old.get("status") in FINISHED and same else None
+
+
+def _raw_config(cfg: Any, schema: type) -> dict:
+    """The config as given, as plain data (for an error record when it does not validate)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    try:
+        if isinstance(cfg, DictConfig):
+            data = OmegaConf.to_container(cfg, resolve=True)
+        elif isinstance(cfg, dict):
+            data = dict(cfg)
+        else:
+            data = asdict(to_schema(cfg, schema))
+    except Exception:  # an unresolvable config still gets its error record
+        data = {}
+    data.pop("hydra", None)
+    return data
+
+
+def say(kind: JobKind, text: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(f"{kind.name}: {text}", file=sys.stderr, flush=True)
+
+
+def run_job(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = False,
+            quiet: bool = False) -> Outcome:
+    """Run one job of ``kind`` for ``cfg`` into ``run_dir``; never raises but an interrupt.
+
+    ``in_sweep``: a configuration error leaves an error record (kind ``config``) so that the
+    sweep accounts for it; outside a sweep it leaves nothing. ``quiet``: no summary and no
+    messages (the figure runners print their own progress).
+    """
+    run_dir = Path(run_dir)
+    try:
+        resolved = validate(cfg, kind.schema)
+    except ConfigError as err:
+        say(kind, f"configuration error. {err}", quiet)
+        if in_sweep:
+            write_record(run_dir, error_record(_raw_config(cfg, kind.schema), err, "config"))
+        return Outcome("error", kind="config", message=str(err))
+    config = asdict(resolved.config)
+    with run_lock(run_dir) as acquired:
+        if not acquired:
+            holder = lock_holder(run_dir)
+            say(kind, f"{run_dir} is being computed by {holder}; skipped.", quiet)
+            return Outcome("busy", message=f"locked by {holder}")
+        if not resolved.config.force and (old := finished_record(run_dir, config)):
+            say(kind, f"{run_dir} already holds a finished record of this config; skipped "
+                "(force=true recomputes).", quiet)
+            return Outcome("skipped", record=old)
+        return _compute(kind, resolved, run_dir, config, in_sweep, quiet)
+
+
+def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_sweep: bool,
+             quiet: bool) -> Outcome:
+    start = time.perf_counter()
+    try:
+        result = kind.run(resolved)
+    except Exception as err:
+        what = error_kind(err)
+        write_record(run_dir, error_record(config, err, what))
+        say(kind, f"run failed ({what}: {type(err).__name__}: {err}); error record written to "
+            f"{run_dir / RECORD_NAME}" + ("; the sweep goes on." if in_sweep else "."), quiet)
+        return Outcome("error", kind=what, message=f"{type(err).__name__}: {err}")
+    record = result.record
+    record["run_dir"] = str(run_dir)
+    if resolved.config.logging.tensorboard:
+        t0 = time.perf_counter()
+        try:
+            clear_events(run_dir)
+            kind.log(run_dir, result)
+        except Exception as err:  # the measurement stands without its events
+            record["tensorboard_error"] = f"{type(err).__name__}: {err}"
+            say(kind, f"TensorBoard logging failed ({err}); the record is kept.", quiet)
+        record["timings"]["tensorboard"] = time.perf_counter() - t0
+    record["timings"]["total"] = time.perf_counter() - start
+    write_record(run_dir, record)
+    if record["status"] == "unconverged":
+        say(kind, f"warning: {record.get('warning')}", quiet)
+    if not quiet and (resolved.config.logging.progress or not in_sweep):
+        print(kind.summary(record, run_dir), flush=True)
+    return Outcome(record["status"], record=record)
+
+
+def clear_events(run_dir: Path) -> None:
+    """Remove the TensorBoard event files of an earlier attempt, so that a redo replaces them."""
+    for path in run_dir.glob("events.out.tfevents.*"):
+        path.unlink(missing_ok=True)

@@ -1,0 +1,47 @@
+"""What every eigensolver returns: :class:`Eigenpairs`, with residuals and a convergence flag.
+
+Eigenvalues are ascending; eigenvectors are unit columns, defined up to sign (every observable
+built on them is sign-free). Each returned pair carries its residual ``||H v - lambda v||``
+computed with the matrix-free operator, so a solver's answer is checked independently of how it
+was obtained. ``relative_residuals`` divide by ``scale``, an estimate of ``||H||_2`` from below
+(the largest ``|lambda|`` the solver saw); ``converged`` is true only when every one of them is
+at most ``tol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Eigenpairs:
+    """``values`` (k,) ascending, ``vectors`` (pN, k) unit columns, ``residuals`` (k,)."""
+
+    values: torch.Tensor
+    vectors: torch.Tensor
+    residuals: torch.Tensor
+    solver: str
+    tol: float
+    scale: float
+    iterations: int | None = None
+    all_values: torch.Tensor | None = None  # the whole spectrum, when the solver has it
+    info: dict = field(default_factory=dict)
+
+    @property
+    def relative_residuals(self) -> list[float]:
+        """``||H v - lambda v|| / scale`` per pair."""
+        return [float(r) / max(self.scale, 1e-300) for r in self.residuals]
+
+    @property
+    def converged(self) -> bool:
+        """Every returned pair met the tolerance (and every eigenvalue is finite)."""
+        finite = bool(torch.isfinite(self.values).all()) and bool(
+            torch.isfinite(self.residuals).all())
+        return finite and all(r <= self.tol for r in self.relative_residuals)
+
+
+def residual_norms(op, values: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    """``||H v_j - lambda_j v_j||`` for each column ``v_j`` (one operator call on the block)."""
+    return (op.matvec(vectors) - vectors * values[None, :]).norm(dim=0)

@@ -1,0 +1,196 @@
+"""The configuration (bbp_torch.config): the composed defaults, the validation of every field
+and of the rules between fields, the memory guards, and the presets and launchers of conf/."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from bbp_torch.cli.app import check_overrides
+from bbp_torch.cli.bbp import APP
+from bbp_torch.config import CONFIG_DIR, Config, ConfigError, TrainRunConfig, validate
+
+
+def test_default_config_composes_and_validates(compose):
+    cfg = compose()
+    c = validate(cfg).config
+    assert (c.problem.N, c.problem.p, c.problem.p_star) == (400, 2, 1)
+    assert (c.problem.a, c.problem.alpha, c.seed) == (0.7, 3.0, 0)
+    assert c.hessian.kind == "euclidean" and c.solver.name == "dense"
+    assert c.solver.k >= c.problem.p * c.problem.p_star + 1
+
+
+def test_validate_is_pure_and_fills_in_the_derived_defaults(compose):
+    cfg = compose(["problem.N=50", "problem.alpha=2.0"])
+    before = OmegaConf.to_container(cfg)
+    r = validate(cfg)
+    assert OmegaConf.to_container(cfg) == before  # the caller's config is not changed
+    assert cfg.solver.k is None and r.config.solver.k == 8  # max(8, p p* + 4)
+    assert r.config.solver.tol == 1e-8 and r.config.data_dtype == "float64"
+    assert r.config.threads >= 1
+    assert (r.M, r.solver, r.device, r.dim) == (100, "dense", "cpu", 100)
+    assert validate(r) is r  # a Resolved passes through
+
+
+@pytest.mark.parametrize(
+    "override,field",
+    [
+        ("problem.a=-1", "problem.a"),
+        ("problem.a=0", "problem.a"),
+        ("problem.p=0", "problem.p"),
+        ("problem.p_star=0", "problem.p_star"),
+        ("problem.alpha=0", "problem.alpha"),
+        ("problem.alpha=-2", "problem.alpha"),
+        ("problem.N=1", "problem.N"),
+        ("device=tpu", "device"),
+        ("dtype=float16", "dtype"),
+        ("hessian.kind=riemann", "hessian.kind"),
+        ("solver.name=magic", "solver.name"),
+        ("solver.k=0", "solver.k"),
+        ("solver.mixed_precision=true", "solver.mixed_precision"),
+    ],
+)
+def test_validation_errors_name_the_field(override, field, compose):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        validate(compose([override]))
+
+
+def test_wrong_type_is_refused_naming_the_field(compose):
+    """The schema is typed: Hydra itself refuses problem.N=abc when composing; the command line
+    check and validate of plain data name the field."""
+    with pytest.raises(ConfigCompositionException):
+        compose(["problem.N=abc"])
+    with pytest.raises(ConfigError, match=r"problem\.N"):
+        validate({"problem": {"N": "abc"}})
+    with pytest.raises(ConfigError, match=r"problem\.N"):
+        check_overrides(APP, ["problem.N=abc"])
+
+
+def test_dense_memory_guard_refuses_with_numbers_and_hint(compose):
+    cfg = compose(["problem.N=200000", "problem.p=4"])
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    message = str(err.value)
+    assert "GB" in message and "solver.name=iterative" in message
+    assert "solver.max_memory_gb" in message
+    with pytest.raises(ConfigError, match="GB"):
+        validate(compose(["problem.N=2000", "solver.max_memory_gb=0.01"]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CUDA-less message")
+def test_cuda_without_gpu_is_a_clear_error(compose):
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        validate(compose(["device=cuda"]))
+
+
+def test_iterative_memory_guard_names_field_and_fix():
+    cfg = {"problem": {"N": 60000, "p": 4, "alpha": 4.0}, "solver": {"name": "iterative"}}
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, device_memory_gb=24.0)
+    msg = str(err.value)
+    assert "problem.N=60000" in msg and "data_dtype=float32" in msg
+    assert "solver.max_memory_gb" in msg
+    # float32 storage of X brings a 16000 x 64000 problem under 8 GB
+    ok = {"problem": {"N": 16000, "p": 4, "alpha": 4.0}, "data_dtype": "float32",
+          "solver": {"name": "iterative", "k": 8, "max_memory_gb": 8.0}}
+    assert validate(ok).config.solver.name == "iterative"
+    with pytest.raises(ConfigError, match="problem.N=16000"):
+        validate({**ok, "data_dtype": "float64"})
+    with pytest.raises(ConfigError, match="solver.basis_size"):
+        validate({"solver": {"name": "iterative", "k": 8, "basis_size": 10}})
+    # auto above auto_max_dim is guarded as iterative, not as dense
+    auto = {"problem": {"N": 16000, "p": 4, "alpha": 4.0}, "data_dtype": "float32",
+            "solver": {"name": "auto", "k": 8}}
+    auto_resolved = validate(auto, device_memory_gb=24.0)
+    assert auto_resolved.config.solver.name == "auto" and auto_resolved.solver == "iterative"
+
+
+def test_basis_check_uses_the_block_the_solver_will_use():
+    """Spherical, p=6: the solver's block holds the 6 radial null vectors, so the config must
+    ask for room for that block, not for the CPU default of 4."""
+    from bbp_torch.study import run_study
+
+    cfg = {"problem": {"N": 100, "p": 6, "alpha": 3.0}, "hessian": {"kind": "spherical"},
+           "device": "cpu", "theory": False, "logging": {"progress": False},
+           "solver": {"name": "iterative", "k": 10, "basis_size": 18, "tol": 1e-8}}
+    with pytest.raises(ConfigError, match="k \\+ 2 \\* block_size = 22"):
+        validate(cfg)
+    cfg["solver"]["basis_size"] = 22
+    assert validate(cfg).config.solver.basis_size == 22
+    cfg["solver"]["basis_size"] = 60
+    m = run_study(cfg).record["metrics"]
+    assert m["solver_info"]["converged"] and m["solver_info"]["block_size"] == 6
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def small_train_config(**train):
+    return {"problem": {"N": 40, "p": 2, "p_star": 1, "alpha": 3.0, "a": 0.7}, "seed": 0,
+            "device": "cpu", "train": {"steps": 200, "track_every": 50, **train}}
+
+
+@pytest.mark.parametrize(
+    ("train", "field"),
+    [({"method": "adam"}, "train.method"), ({"lr": -1.0}, "train.lr"),
+     ({"init": "teacher"}, "train.init"), ({"steps": "many"}, "train.steps"),
+     ({"hessian_every": 30}, "train.hessian_every"), ({"bogus": 1}, "train.bogus")],
+)
+def test_training_validation_names_the_field(train, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        validate(small_train_config(**train), TrainRunConfig)
+
+
+def test_riemannian_hessian_needs_the_spherical_method():
+    cfg = {**small_train_config(method="gd"), "hessian": {"kind": "spherical"}}
+    with pytest.raises(ConfigError, match="train.method"):
+        validate(cfg, TrainRunConfig)
+
+
+def test_the_bbp_schema_has_no_train_group():
+    with pytest.raises(ConfigError, match="train"):
+        validate(small_train_config(), Config)
+
+
+# ----------------------------------------------------------------------------- conf/
+
+
+def presets():
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
+
+
+def preset_app(name: str) -> str:
+    """The app a preset belongs to: bbp-train for the presets that set the train group."""
+    preset = OmegaConf.load(Path(CONFIG_DIR, "experiment", f"{name}.yaml"))
+    return "bbp-train" if "train" in preset else "bbp"
+
+
+def test_the_presets_of_both_apps_are_there():
+    apps = {name: preset_app(name) for name in presets()}
+    assert apps.get("train_success") == "bbp-train"
+    assert "fig1_overlap" in apps and apps["fig1_overlap"] == "bbp"
+
+
+@pytest.mark.parametrize("name", presets())
+def test_experiment_presets_compose_and_validate(name, compose):
+    """Each preset composes with its own app and validates against that app's schema (the
+    train group of a training preset is checked too)."""
+    app = preset_app(name)
+    schema = TrainRunConfig if app == "bbp-train" else Config
+    cfg = compose([f"+experiment={name}"], app=app, hydra=True)
+    resolved = validate(cfg, schema)
+    assert isinstance(resolved.config, schema)
+    assert cfg.name != "default", "a preset names its own sweep folder"
+    if app == "bbp-train":
+        preset = OmegaConf.load(Path(CONFIG_DIR, "experiment", f"{name}.yaml"))
+        for key, value in preset.train.items():  # the preset's train group reached the run
+            assert getattr(resolved.config.train, key) == value, key
+
+
+def test_slurm_launcher_config_composes(compose):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    cfg = compose(["hydra/launcher=slurm"], hydra=True)
+    assert "submitit" in cfg.hydra.launcher._target_
+    assert cfg.hydra.launcher.timeout_min > 0

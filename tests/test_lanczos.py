@@ -1,0 +1,187 @@
+"""Matrix-free thick-restart block Lanczos (bbp_torch.spectrum.lanczos) against dense eigh:
+known spectra, Hessians, float32 storage, mixed precision, stalls and the iteration limit."""
+
+import pytest
+import torch
+
+from bbp_torch.config import SolverConfig
+from bbp_torch.hessian import HessianOperator
+from bbp_torch.model import make_problem
+from bbp_torch.spectrum import bottom_eigenpairs
+from bbp_torch.spectrum.lanczos import block_lanczos, iterative_bottom
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def subspace_overlap(A, B):
+    """``||A^T B||_F^2 / k`` for orthonormal (n, k) columns: 1 when the spans coincide."""
+    return float((A.T @ B).pow(2).sum() / A.shape[1])
+
+
+def matrix_with_spectrum(values, seed=0):
+    """``Q diag(values) Q^T`` with a seeded random orthogonal ``Q``."""
+    gen = torch.Generator().manual_seed(seed)
+    n = len(values)
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
+    return (Q * values[None, :]) @ Q.T
+
+
+def test_known_spectrum_with_degenerate_bottom(device):
+    n = 500
+    values = torch.linspace(-1.0, 6.0, n, dtype=torch.float64)
+    values[:3] = -3.0  # exactly degenerate triplet
+    values[3:5] = torch.tensor([-2.5, -2.4999], dtype=torch.float64)  # near-degenerate pair
+    A = matrix_with_spectrum(values).to(device)
+    r = block_lanczos(A, 8, tol=1e-10)
+    assert r.converged and r.vectors.device.type == torch.device(device).type
+    assert torch.allclose(r.values.cpu(), values[:8], rtol=0, atol=1e-9)
+    V = r.vectors
+    assert torch.allclose(V.T @ V, torch.eye(8, dtype=V.dtype, device=V.device), atol=1e-10)
+    res = (A @ V - V * r.values[None, :]).norm(dim=0)
+    assert float(res.max()) < 1e-9 * float(values.abs().max()) * 10
+
+
+def test_few_distinct_eigenvalues_closes_krylov_space():
+    """A diagonal with 6 distinct values: the Krylov space becomes invariant after a few blocks."""
+    n = 400
+    values = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0], dtype=torch.float64)
+    diag = values.repeat_interleave(n // 6 + 1)[:n].sort().values
+    r = block_lanczos(torch.diag(diag), 5, block_size=4, tol=1e-10)
+    assert r.converged
+    assert torch.allclose(r.values, diag[:5], atol=1e-10)
+
+
+def test_tiny_operator_falls_back_to_full_projection():
+    values = torch.arange(12, dtype=torch.float64) - 5.0
+    r = block_lanczos(matrix_with_spectrum(values, seed=1), 3)
+    assert r.info.get("small_problem") and torch.allclose(r.values, values[:3], atol=1e-12)
+
+
+HESSIAN_CASES = [  # (N, p, p_star, alpha, a, kind)
+    (200, 1, 1, 1.0, 1.0, "euclidean"),  # phase retrieval, below the transition
+    (200, 1, 1, 4.0, 1.0, "euclidean"),  # above it
+    (150, 2, 1, 0.8, 0.7, "euclidean"),  # below
+    (150, 2, 1, 4.0, 0.7, "euclidean"),  # above, 2-fold outlier
+    (100, 3, 2, 5.0, 1.5, "euclidean"),  # 6-fold degenerate outlier multiplet
+    (150, 2, 1, 4.0, 0.7, "spherical"),  # radial null directions in the spectrum
+]
+
+
+@pytest.mark.parametrize("N,p,p_star,alpha,a,kind", HESSIAN_CASES)
+def test_iterative_equals_dense_on_hessians(N, p, p_star, alpha, a, kind, device):
+    problem = make_problem(N, p, p_star, alpha, a, seed=11, device=device)
+    op = HessianOperator(problem, kind=kind)
+    k = max(8, p * p_star + 2)
+    dense = bottom_eigenpairs(op, SolverConfig(name="dense", k=k, full_spectrum=False))
+    it = bottom_eigenpairs(op, SolverConfig(name="iterative", k=k, tol=1e-10, max_iter=2000))
+    assert it.solver == "iterative" and it.info["converged"]
+    assert not it.info["small_problem"]  # the Lanczos path, not the tiny-operator fallback
+    scale = float(dense.values.abs().max())
+    assert float((it.values - dense.values).abs().max()) <= 1e-8 * scale
+    # Compare spans up to the last clear gap (a split cluster makes single vectors ambiguous).
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+    for j in range(k):  # each vector in the span of dense vectors with nearby eigenvalues
+        near = (dense.values - it.values[j]).abs() < 1e-6 * max(1.0, scale)
+        proj = (dense.vectors[:, near].T @ it.vectors[:, j]).pow(2).sum()
+        assert float(proj) > 0.999
+    assert float(it.residuals.max()) <= 1e-9 * it.info["scale"]
+    assert it.iterations > 0 and it.info["n_products"] > k
+    assert len(it.residuals) == k
+
+
+def test_deterministic_and_progress_bar():
+    problem = make_problem(120, 2, 1, 3.0, 0.7, seed=2)
+    op = HessianOperator(problem)
+    a = iterative_bottom(op, SolverConfig(name="iterative", k=6), seed=5)
+    b = iterative_bottom(op, SolverConfig(name="iterative", k=6), seed=5, progress=True)
+    assert torch.equal(a.values, b.values) and torch.equal(a.vectors, b.vectors)
+
+
+def test_max_iter_reached_is_reported():
+    problem = make_problem(150, 2, 1, 3.0, 0.7, seed=2)
+    it = iterative_bottom(HessianOperator(problem),
+                          SolverConfig(name="iterative", k=8, tol=1e-12, max_iter=3))
+    assert it.iterations == 3 and not it.info["converged"]
+    assert "solver.max_iter" in it.info["warning"]
+
+
+def test_float32_storage_matches_float64():
+    """Float32 X, float64 products: the matrix is X rounded, so eigenvalues move by ~1e-7."""
+    p64 = make_problem(200, 2, 1, 3.0, 0.7, seed=4)
+    p32 = make_problem(200, 2, 1, 3.0, 0.7, seed=4, data_dtype="float32")
+    assert p32.X.dtype == torch.float32
+    op32 = HessianOperator(p32)
+    it32 = bottom_eigenpairs(op32, SolverConfig(name="iterative", k=6, tol=1e-10))
+    dense64 = bottom_eigenpairs(HessianOperator(p64), SolverConfig(k=6, full_spectrum=False))
+    dense32 = bottom_eigenpairs(op32, SolverConfig(k=6, full_spectrum=False))
+    scale = float(dense64.values.abs().max())
+    assert float((it32.values - dense32.values).abs().max()) <= 1e-8 * scale
+    assert float((it32.values - dense64.values).abs().max()) <= 1e-5 * scale
+    assert subspace_overlap(dense64.vectors, it32.vectors) > 0.999
+
+
+@pytest.mark.parametrize("kind", ["euclidean", "spherical"])
+def test_mixed_precision_finishes_in_float64(kind):
+    """Float32 products for the first phase, float64 for the second: float64 accuracy."""
+    problem = make_problem(200, 3, 1, 4.0, 0.7, seed=3, data_dtype="float32")
+    op = HessianOperator(problem, kind=kind)
+    dense = bottom_eigenpairs(op, SolverConfig(k=8, full_spectrum=False))
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-10, mixed_precision=True))
+    phases = it.info["phases"]
+    assert [x["compute_dtype"] for x in phases] == ["float32", "float64"]
+    assert phases[0]["tol"] == 1e-6 and phases[1]["block_size"] >= 8
+    assert phases[1]["scale"] >= phases[0]["scale"]  # the tolerance keeps phase 1's ||H||
+    assert it.iterations == phases[0]["iterations"] + phases[1]["iterations"]
+    assert it.info["converged"] and max(it.info["relative_residuals"]) < 1e-9
+    scale = float(dense.values.abs().max())
+    assert float((it.values - dense.values).abs().max()) <= 1e-10 * scale
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+
+
+def test_mixed_precision_widens_a_small_basis_for_its_float64_block():
+    problem = make_problem(100, 2, 1, 4.0, 0.7, seed=1, data_dtype="float32")
+    op = HessianOperator(problem)
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9, block_size=2,
+                                             basis_size=20, mixed_precision=True))
+    assert it.info["converged"] and it.info["basis_size"] == 8 + 2 * 8
+    dense = bottom_eigenpairs(op, SolverConfig(k=8, full_spectrum=False))
+    assert float((it.values - dense.values).abs().max()) <= 1e-8 * float(dense.values.abs().max())
+
+
+def test_mixed_precision_needs_the_hessian_operator():
+    with pytest.raises(ValueError, match="mixed_precision"):
+        iterative_bottom(torch.eye(300, dtype=torch.float64),
+                         SolverConfig(name="iterative", k=4, mixed_precision=True))
+
+
+def test_stall_steps_stops_an_iteration_that_no_longer_improves():
+    """An operator with noise in every product has a residual floor: stop there, say so."""
+    values = torch.linspace(0.0, 1.0, 400, dtype=torch.float64)
+    A = matrix_with_spectrum(values)
+    gen = torch.Generator().manual_seed(0)
+
+    def noisy(V):
+        return A @ V + 1e-4 * torch.randn(V.shape, generator=gen, dtype=V.dtype)
+
+    class Noisy:
+        shape, dtype, device = A.shape, A.dtype, A.device
+        matvec = staticmethod(noisy)
+
+    r = block_lanczos(Noisy(), 4, tol=1e-12, max_iter=2000, stall_steps=20)
+    assert r.info["stalled"] and not r.converged and r.iterations < 2000
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("mixed", [False, True])
+def test_cuda_iterative_matches_cpu(mixed):
+    cpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32")
+    gpu = make_problem(300, 2, 1, 4.0, 0.7, seed=3, data_dtype="float32", device="cuda")
+    a = bottom_eigenpairs(HessianOperator(cpu), SolverConfig(name="iterative", k=8, tol=1e-10))
+    b = bottom_eigenpairs(HessianOperator(gpu), SolverConfig(name="iterative", k=8, tol=1e-10,
+                                                              mixed_precision=mixed))
+    assert b.vectors.device.type == "cuda" and b.info["converged"]
+    assert torch.allclose(a.values, b.values.cpu(), rtol=1e-8, atol=1e-10)
+    assert subspace_overlap(a.vectors, b.vectors.cpu()) > 0.999
+
+
