@@ -54,6 +54,7 @@ class SolverConfig:
     tol: float | None = None
     max_iter: int = 1000
     full_spectrum: bool = True
+    all_vectors: bool = False
     max_memory_gb: float | None = None
     auto_max_dim: int = 6000
     chunk_size: int | None = None
@@ -248,6 +249,8 @@ FIELDS: dict[str, FieldSpec] = {
     "solver.max_iter": FieldSpec("iterative: block steps at most", _int_range(1),
                                  "Set solver.max_iter=1000."),
     "solver.full_spectrum": FieldSpec("dense: every eigenvalue too (histogram, figures)"),
+    "solver.all_vectors": FieldSpec("dense: every eigenvector too (which one has the largest "
+                                    "teacher overlap: metrics.best_overlap_index)"),
     "solver.max_memory_gb": FieldSpec("memory allowed; null = 80% of the device's",
                                       _positive_at_most(1e9),
                                       "Set solver.max_memory_gb=8, say, or null."),
@@ -452,14 +455,15 @@ def total_memory_gb(device: str) -> float:
     return torch.cuda.get_device_properties(torch.device(device)).total_memory / 1e9
 
 
-def dense_memory_gb(N: int, p: int, M: int, dtype: str, full_spectrum: bool) -> float:
+def dense_memory_gb(N: int, p: int, M: int, dtype: str, full_spectrum: bool,
+                    all_vectors: bool = False) -> float:
     """Peak memory of the dense path: ``H``, its factorisation workspace and the data.
 
     ``H`` is ``(pN)^2`` numbers; the solver needs a copy plus workspace (counted as two more
-    copies), and ``X`` is ``M N`` numbers.
+    copies, one more for every eigenvector), and ``X`` is ``M N`` numbers.
     """
     n = p * N
-    copies = 3 if full_spectrum else 2.5
+    copies = 4 if all_vectors else 3 if full_spectrum else 2.5
     return (copies * n * n + M * N) * BYTES[dtype] / 1e9
 
 
@@ -613,6 +617,11 @@ def validate(cfg: Any, schema: type | None = None,
         _fail("solver.mixed_precision", s.mixed_precision,
               "its float32 products are closed-form products; the autograd product runs in "
               "dtype", "Use hessian.product=closed_form, or drop solver.mixed_precision.")
+    if s.all_vectors and solver != "dense":
+        _fail("solver.all_vectors", s.all_vectors, f"every eigenvector needs the dense solver "
+              f"(solver.name={s.name!r} runs the iterative one here)",
+              "Use solver=dense, or drop solver.all_vectors (the best overlap is then searched "
+              "among the bottom solver.k pairs).")
     if s.slq_probes > 0 and s.slq_steps < 2:
         _fail("solver.slq_steps", s.slq_steps, "an SLQ density needs at least 2 Lanczos steps",
               "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")
@@ -662,7 +671,7 @@ def memory_gb(r: Resolved) -> float:
     c = r.config
     pr, s = c.problem, c.solver
     if r.solver == "dense":
-        need = dense_memory_gb(pr.N, pr.p, r.M, c.dtype, s.full_spectrum)
+        need = dense_memory_gb(pr.N, pr.p, r.M, c.dtype, s.full_spectrum, s.all_vectors)
     else:
         widest = max(s.block_size, s.k) if s.mixed_precision else s.block_size
         need = iterative_memory_gb(pr.N, pr.p, r.M, c.dtype, c.data_dtype, s.k, widest,

@@ -185,7 +185,8 @@ def run_job(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = Fa
     except ConfigError as err:
         say(kind, f"configuration error. {err}", quiet)
         if in_sweep:
-            write_record(run_dir, error_record(_raw_config(cfg, kind.schema), err, "config"))
+            _write_error(kind, run_dir, error_record(_raw_config(cfg, kind.schema), err,
+                                                     "config"), quiet)
         return Outcome("error", kind="config", message=str(err))
     config = asdict(resolved.config)
     with run_lock(run_dir) as acquired:
@@ -207,7 +208,7 @@ def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_
         result = kind.run(resolved)
     except Exception as err:
         what = error_kind(err)
-        write_record(run_dir, error_record(config, err, what))
+        _write_error(kind, run_dir, error_record(config, err, what), quiet)
         say(kind, f"run failed ({what}: {type(err).__name__}: {err}); error record written to "
             f"{run_dir / RECORD_NAME}" + ("; the sweep goes on." if in_sweep else "."), quiet)
         return Outcome("error", kind=what, message=f"{type(err).__name__}: {err}")
@@ -223,12 +224,23 @@ def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_
             say(kind, f"TensorBoard logging failed ({err}); the record is kept.", quiet)
         record["timings"]["tensorboard"] = time.perf_counter() - t0
     record["timings"]["total"] = time.perf_counter() - start
-    write_record(run_dir, record)
+    try:
+        write_record(run_dir, record)
+    except OSError as err:  # a full disk, a vanished folder: say so, and let the sweep go on
+        say(kind, f"could not write {run_dir / RECORD_NAME} ({err}); the run is lost.")
+        return Outcome("error", kind="exception", message=f"{type(err).__name__}: {err}")
     if record["status"] == "unconverged":
         say(kind, f"warning: {record.get('warning')}", quiet)
     if not quiet and (resolved.config.logging.progress or not in_sweep):
         print(kind.summary(record, run_dir), flush=True)
     return Outcome(record["status"], record=record)
+
+
+def _write_error(kind: JobKind, run_dir: Path, record: dict, quiet: bool) -> None:
+    try:
+        write_record(run_dir, record)
+    except (OSError, TypeError, ValueError) as err:  # the failure is still reported
+        say(kind, f"could not write the error record in {run_dir} ({err}).", quiet)
 
 
 def clear_events(run_dir: Path) -> None:

@@ -65,6 +65,29 @@ def subspace_overlap(V: torch.Tensor, R: torch.Tensor) -> float:
     return float((blocks @ Q.T).pow(2).sum() / V.shape[1])
 
 
+def teacher_overlaps(V: torch.Tensor, W_star: torch.Tensor) -> torch.Tensor:
+    """The overlap ``m`` of every column of ``V`` (pN, j) with the teacher, (j,)."""
+    N = W_star.shape[1]
+    Q = _orthonormal_rows(W_star)  # (p*, N)
+    p = V.shape[0] // N
+    blocks = V.T.reshape(-1, p, N).to(W_star.dtype)  # (j, p, N)
+    return (blocks @ Q.T).pow(2).sum(dim=(1, 2)).sqrt()
+
+
+def best_overlap(V: torch.Tensor, W_star: torch.Tensor, scope: str) -> dict:
+    """Which column of ``V`` (ascending eigenvalues) has the largest teacher overlap (the
+    paper's Fig. 3: phi is the fraction of samples where it is the bottom one, index 0).
+
+    Returns ``best_overlap_index`` (0-based, from the bottom), ``best_overlap`` (its ``m``) and
+    ``best_overlap_scope``: ``all`` when ``V`` holds every eigenvector, ``bottom_k`` when only
+    the bottom ones were computed (then the index is the best among those).
+    """
+    m = teacher_overlaps(V, W_star)
+    index = int(torch.argmax(m))
+    return {"best_overlap_index": index, "best_overlap": float(m[index]),
+            "best_overlap_scope": scope}
+
+
 def student_channels(v: torch.Tensor, W: torch.Tensor) -> dict[str, float]:
     """Split the squared student overlap of ``v`` into the O(p) channels of the ``p x p`` matrix.
 
@@ -125,8 +148,9 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
 
     Returns a flat dict of floats/lists: ``lambda_min``, ``lambda_edge``, ``gap``, ``overlap``
     (teacher, bottom vector), ``overlap_subspace`` (bottom ``p p*`` vectors),
-    ``overlap_student`` (bottom vector) with its O(p) channels, ``bottom_eigenvalues`` and the
-    teacher overlap of each of the bottom vectors.
+    ``overlap_student`` (bottom vector) with its O(p) channels, ``bottom_eigenvalues``, the
+    teacher overlap of each of the bottom vectors, and :func:`best_overlap` among them
+    (scope ``bottom_k``).
     """
     p, p_star = W.shape[0], W_star.shape[0]
     v0 = vectors[:, 0]
@@ -134,6 +158,8 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
     edge = bulk_edge_estimate(lam, p, p_star) if len(lam) > edge_index(p, p_star) else None
     j = min(p * p_star, vectors.shape[1])
     channels = student_channels(v0, W)
+    overlaps = [teacher_overlap(vectors[:, i], W_star) for i in range(vectors.shape[1])]
+    best = max(range(len(overlaps)), key=overlaps.__getitem__)
     return {
         "lambda_min": float(lam[0]),
         "lambda_edge": edge,
@@ -143,5 +169,8 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
         "overlap_student": student_overlap(v0, W),
         "overlap_student_channels": channels,
         "bottom_eigenvalues": [float(x) for x in lam],
-        "bottom_overlaps": [teacher_overlap(vectors[:, i], W_star) for i in range(len(lam))],
+        "bottom_overlaps": overlaps,
+        "best_overlap_index": best,
+        "best_overlap": overlaps[best],
+        "best_overlap_scope": "bottom_k",
     }

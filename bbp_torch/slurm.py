@@ -28,6 +28,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
 from bbp_torch.config import CONFIG_DIR, ConfigError
 
 LAUNCHER_OVERRIDE = "hydra/launcher=slurm"
@@ -83,7 +86,7 @@ def parse_sinfo(text: str) -> list[Node]:
             continue
         name, partition, cpus, memory, gres, limit = line.strip().split("|")
         nodes.append(Node(name=name, partition=partition.rstrip("*"),
-                          default=partition.endswith("*"), cpus=int(cpus),
+                          default=partition.endswith("*"), cpus=int(cpus.rstrip("+")),
                           memory_mb=int(memory.rstrip("+")), gpus=gpu_count(gres),
                           time_limit_min=minutes(limit)))
     return nodes
@@ -218,6 +221,8 @@ def squeue_watcher(delay_s: int = SQUEUE_DELAY_S):
     from submitit.slurm.slurm import SlurmInfoWatcher
 
     class SqueueWatcher(SlurmInfoWatcher):
+        reads_squeue = True
+
         def _make_command(self) -> list[str] | None:
             if not self._registered - self._finished:
                 return None
@@ -251,7 +256,6 @@ def use_squeue_for_job_states() -> None:
     if reason is None:
         return
     SlurmJob.watcher = squeue_watcher()
-    SlurmJob.watcher.reads_squeue = True
     print(f"[slurm] this cluster keeps no job accounting (sacct: {reason}); job states are read "
           "from squeue instead.", file=sys.stderr, flush=True)
 
@@ -289,7 +293,10 @@ def prepare_sweep(config_name: str, overrides: list[str]) -> None:
     if importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None:
         raise ConfigError(f"{LAUNCHER_OVERRIDE} needs the optional dependency "
                           "hydra-submitit-launcher: pip install -e '.[slurm]'.")
-    cfg = compose_launcher(config_name, overrides)
+    try:
+        cfg = compose_launcher(config_name, overrides)
+    except (HydraException, OmegaConfBaseException) as err:  # e.g. hydra.launcher.<typo>=...
+        raise ConfigError(f"Cannot compose the sweep: {err}") from None
     launcher = cfg.hydra.launcher
     check_request(launcher, query_sinfo())
     threads, cpus = cfg.get("threads"), launcher.get("cpus_per_task") or 1

@@ -23,7 +23,7 @@ from bbp_torch.config import Resolved, TrainRunConfig, validate
 from bbp_torch.errors import NumericalError
 from bbp_torch.hessian import hessian_operator
 from bbp_torch.model import Problem, make_problem
-from bbp_torch.observables import measure
+from bbp_torch.observables import best_overlap, measure
 from bbp_torch.results import new_record
 from bbp_torch.runtime import Timer, device_label, limit_threads
 from bbp_torch.spectrum import Eigenpairs, bottom_eigenpairs
@@ -131,6 +131,8 @@ SOLVER_INFO_KEYS = ("converged", "tol", "relative_residuals", "n_products", "res
 def spectrum_metrics(pairs: Eigenpairs, problem: Problem) -> dict:
     """The observables of the bottom pairs, their residuals and how they were solved."""
     metrics = measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
+    if pairs.all_vectors is not None:
+        metrics.update(best_overlap(pairs.all_vectors, problem.W_star, "all"))
     metrics["residuals"] = [float(x) for x in pairs.residuals]
     metrics["relative_residuals"] = pairs.relative_residuals
     metrics["tol"] = pairs.tol
@@ -247,15 +249,20 @@ def initialization(pairs: Eigenpairs, problem: Problem, init: str) -> tuple[dict
 
 
 def training_metrics(r: Resolved, problem: Problem, traj: Trajectory, init: dict) -> dict:
-    """``final_*`` (the last tracked point), ``success`` (final fresh-data ``gen_error <
-    train.gen_tol`` and not diverged), ``steps``, ``stop_reason``, ``eta`` (the weight-space
-    step), ``init`` (observables of the Hessian at the random initialization), ``theory``
-    (alpha_BBP at initialization, or None when ``theory=false``) and ``series`` (one entry per
-    tracked step, ``None`` where the Hessian was not computed)."""
+    """``final_*`` (the last tracked point), ``max_overlap`` and ``max_overlap_step`` (the
+    largest student-teacher overlap ``q`` over the tracked steps, first and last included: the
+    same overlap as ``final_overlap``, which for p = p* = 1 is the paper's m^2), ``success``
+    (final fresh-data ``gen_error < train.gen_tol`` and not diverged), ``steps``,
+    ``stop_reason``, ``eta`` (the weight-space step), ``init`` (observables of the Hessian at
+    the random initialization), ``theory`` (alpha_BBP at initialization, or None when
+    ``theory=false``) and ``series`` (one entry per tracked step, ``None`` where the Hessian was
+    not computed)."""
     c, final = r.config, traj.final
     pr = c.problem
     theory_part = theory_metrics(r, lambda r: theory.threshold(pr.p, pr.p_star, pr.a)) \
         if c.theory else {"theory": None}
+    series = traj.series
+    best = max(range(len(series["overlap"])), key=lambda i: series["overlap"][i])
     return {
         "final_overlap": final["overlap"],
         "final_gen_error": final["gen_error"],
@@ -263,6 +270,8 @@ def training_metrics(r: Resolved, problem: Problem, traj: Trajectory, init: dict
         "final_train_loss": final["train_loss"],
         "final_lambda_min": final["lambda_min"],
         "final_eigvec_overlap": final["eigvec_overlap"],
+        "max_overlap": series["overlap"][best],
+        "max_overlap_step": series["step"][best],
         "success": traj.stop_reason != "diverged" and final["gen_error"] < c.train.gen_tol,
         "steps": traj.steps,
         "stop_reason": traj.stop_reason,

@@ -83,6 +83,21 @@ def test_unknown_partition_and_no_default_partition_are_refused():
         check_request(launcher(), SINFO.replace("*", ""))
 
 
+def test_squeue_watcher_tells_queued_jobs_from_ended_ones():
+    pytest.importorskip("submitit")
+    from bbp_torch.slurm import squeue_watcher
+
+    watcher = squeue_watcher()
+    for job in ("5_0", "5_1", "5_2"):
+        watcher.register_job(job)
+    states = watcher.read_info("5_0|RUNNING\n5_1|PENDING\n6|COMPLETING\n")
+    assert {job: info["State"] for job, info in states.items()} == \
+        {"5_0": "RUNNING", "5_1": "PENDING", "5_2": "ENDED"}
+    watcher._info_dict.update(states)
+    assert [watcher.is_done(job, mode="cache") for job in ("5_0", "5_1", "5_2")] == \
+        [False, False, True]
+
+
 def test_slurm_sweep_without_slurm_commands_is_refused(command, monkeypatch):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     monkeypatch.setattr("bbp_torch.slurm.shutil.which", lambda name: None)

@@ -38,6 +38,7 @@ from bbp_torch.config import (
     schema_fields,
 )
 from bbp_torch.jobs import job_kind, run_job
+from bbp_torch.results import find_records
 from bbp_torch.slurm import prepare_sweep, submits_to_slurm
 from bbp_torch.sweeps import progress_line, register_sweep, sweep_outcome, sweep_run_names
 
@@ -250,7 +251,9 @@ class SweepAccounting(Callback):
         register_sweep(self.sweep_dir, self.names, list(config.hydra.overrides.task))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        counts = sweep_outcome(self.sweep_dir, self.names)
+        # an unknown naming (another sweeper): every run folder of the sweep's folder
+        names = self.names or sorted(p.parent.name for p in find_records([self.sweep_dir]))
+        counts = sweep_outcome(self.sweep_dir, names)
         line = (f"[sweep] {counts['ok']} ok, {counts['failed']} failed, "
                 f"{counts['unconverged']} unconverged")
         if counts["missing"]:

@@ -235,3 +235,7 @@ def main(argv=None) -> int:
 
 def entry() -> None:  # pragma: no cover - console script
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -29,3 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:  # pragma: no cover - console script
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -39,7 +39,8 @@ def bottom_eigenpairs(op, settings: SolverConfig | None = None, *, seed: int = 0
     if name not in ("dense", "iterative"):
         raise ValueError(f"Unknown solver.name {s.name!r}: use dense, iterative or auto.")
     if name == "dense":
-        pairs = dense_bottom(op, k, tol, full_spectrum=s.full_spectrum)
+        pairs = dense_bottom(op, k, tol, full_spectrum=s.full_spectrum,
+                             all_vectors=s.all_vectors)
     else:
         pairs = iterative_bottom(op, replace(s, k=k, tol=tol), seed=seed, progress=progress)
     pairs.info["picked_by_auto"] = s.name == "auto"

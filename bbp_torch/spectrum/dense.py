@@ -31,8 +31,10 @@ def symmetric_eigh(H: torch.Tensor, k: int | None = None):
     return vals, vecs
 
 
-def dense_bottom(op, k: int, tol: float, full_spectrum: bool = True) -> Eigenpairs:
-    """Build ``H`` densely; bottom ``k`` pairs, plus all eigenvalues when ``full_spectrum``.
+def dense_bottom(op, k: int, tol: float, full_spectrum: bool = True,
+                 all_vectors: bool = False) -> Eigenpairs:
+    """Build ``H`` densely; bottom ``k`` pairs, plus all eigenvalues when ``full_spectrum``
+    and every eigenvector too when ``all_vectors`` (one full ``eigh``).
 
     ``scale`` is ``max |lambda|`` of the whole spectrum when it is computed (``||H||_2``), else
     the larger of ``max |lambda_j|`` over the returned pairs and ``||H||_F / sqrt(n)`` (both
@@ -42,15 +44,21 @@ def dense_bottom(op, k: int, tol: float, full_spectrum: bool = True) -> Eigenpai
     if not bool(torch.isfinite(H).all()):
         raise NumericalError("the dense Hessian has non-finite entries (nan or inf); check "
                              "problem.a and problem.alpha")
-    all_values = torch.linalg.eigvalsh(H) if full_spectrum else None
-    values, vectors = symmetric_eigh(H, k)
+    every = None
+    if all_vectors:
+        all_values, every = symmetric_eigh(H)
+        values, vectors = all_values[:k], every[:, :k]
+    else:
+        all_values = torch.linalg.eigvalsh(H) if full_spectrum else None
+        values, vectors = symmetric_eigh(H, k)
     if all_values is not None:
         scale = float(all_values.abs().max())
     else:
         scale = max(float(values.abs().max()), float(H.norm()) / math.sqrt(H.shape[0]))
     del H
     return Eigenpairs(values=values, vectors=vectors, residuals=residual_norms(op, values, vectors),
-                      solver="dense", tol=tol, scale=scale, all_values=all_values)
+                      solver="dense", tol=tol, scale=scale, all_values=all_values,
+                      all_vectors=every)
 
 
 def full_spectrum(op) -> torch.Tensor:

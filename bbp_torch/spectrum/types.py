@@ -27,6 +27,7 @@ class Eigenpairs:
     scale: float
     iterations: int | None = None
     all_values: torch.Tensor | None = None  # the whole spectrum, when the solver has it
+    all_vectors: torch.Tensor | None = None  # every eigenvector (pN, pN), when asked for
     info: dict = field(default_factory=dict)
 
     @property
