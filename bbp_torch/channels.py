@@ -1,6 +1,6 @@
 """Finite-N counterparts of the theory's channels: spectra, channel resolvents, KS distance.
 
-Shared by tests/test_theory_vs_simulation.py and scripts/validate_theory.py, which hold the
+Shared by tests/test_channels.py and scripts/validate_theory.py, which hold the
 N = infinity theory (bbp_torch.theory) to exact diagonalisation of the finite-N Hessian.
 """
 

@@ -201,12 +201,14 @@ def sweep_dirs(roots: list[str | Path]) -> list[Path]:
 
 def drop_superseded(table):
     """Leave out the error rows of runs that also have an ok row (the same config, e.g. a
-    failure redone in another folder): a failure that a later success replaced is not one."""
+    failure redone in another folder): a failure that a later success replaced is not one.
+    Returns the table and the run folders of the rows left out (accounted for, not missing)."""
     if not len(table) or "config_identity" not in table:
-        return table, 0
+        return table, []
     done = set(table.loc[table["status"] == "ok", "config_identity"])
     superseded = (table["status"] == "error") & table["config_identity"].isin(done)
-    return table[~superseded].reset_index(drop=True), int(superseded.sum())
+    return (table[~superseded].reset_index(drop=True),
+            list(table.loc[superseded, "run_dir"]))
 
 
 SWEEP_COLUMNS = ("config.problem.N", "config.problem.p", "config.problem.p_star",
@@ -214,10 +216,12 @@ SWEEP_COLUMNS = ("config.problem.N", "config.problem.p", "config.problem.p_star"
 MEAN_METRICS = ("metrics.lambda_min", "metrics.gap", "metrics.overlap")
 
 
-def summarize(table, expected: list[str] | int | None, superseded: int = 0,
+def summarize(table, expected: list[str] | int | None, superseded: list[str] = (),
               include_unconverged: bool = False) -> str:
     """Counts of ok / unconverged / failed / missing runs and mean metrics over seeds per point.
 
+    ``expected``: the run folders the sweeps launched (or their number); ``superseded``: the run
+    folders of failures that a success of the same config replaced (not missing, not failed).
     Means are over ``ok`` runs (and ``unconverged`` ones with ``include_unconverged``).
     """
     status = table["status"] if len(table) else []
@@ -226,15 +230,17 @@ def summarize(table, expected: list[str] | int | None, superseded: int = 0,
     n_failed = len(table) - n_ok - n_unconv
     if isinstance(expected, list):
         have = set(table["run_dir"]) if len(table) else set()
+        have |= set(superseded)
         missing, total = len([n for n in expected if n not in have]), len(expected)
     elif expected is not None:
-        missing, total = max(0, expected - len(table)), expected
+        missing, total = max(0, expected - len(table) - len(superseded)), expected
     else:
         missing = total = None
     lines = [f"{len(table)} records: {n_ok} ok, {n_unconv} unconverged, {n_failed} failed or "
              "unreadable" + ("" if missing is None else f", {missing} missing (of {total} "
                              "expected)")
-             + (f"; {superseded} failures superseded by a later success" if superseded else "")]
+             + (f"; {len(superseded)} failures superseded by a later success"
+                if superseded else "")]
     for label, mask in (("failed", ~status.isin(["ok", "unconverged"])),
                         ("unconverged", status == "unconverged")) if len(table) else ():
         for _, row in table[mask].head(5).iterrows():

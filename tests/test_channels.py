@@ -118,3 +118,20 @@ def test_overlap_at_N1000_matches_theory_above_threshold():
     assert abs(np.mean(ms) - m_th) < 0.05
     assert abs(np.mean(msub) - m_th**2) < 0.06
     assert max(mstud) < 0.05
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 4])
+def test_channel_bases_are_orthonormal_and_complete(p):
+    """trace (1), symmetric traceless (p(p+1)/2 - 1) and antisymmetric (p(p-1)/2) matrices: an
+    orthonormal basis of all p x p matrices in the Frobenius product."""
+    from bbp_torch.channels import channel_matrices
+
+    mats = channel_matrices(p)
+    sizes = {name: len(m) for name, m in mats.items()}
+    assert sizes == {"trace": 1, "symmetric": p * (p + 1) // 2 - 1,
+                     "antisymmetric": p * (p - 1) // 2}
+    flat = np.array([m.ravel() for ms in mats.values() for m in ms])
+    assert np.allclose(flat @ flat.T, np.eye(p * p), atol=1e-12)
+    assert all(abs(np.trace(m)) < 1e-12 for m in mats["symmetric"])
+    assert all(np.allclose(m, m.T) for m in mats["symmetric"])
+    assert all(np.allclose(m, -m.T) for m in mats["antisymmetric"])

@@ -135,3 +135,36 @@ def test_zero_row_keeps_an_orthonormal_basis():
     Q = _orthonormal_rows(torch.cat([r, torch.zeros(1, 30, dtype=torch.float64)]))
     assert float(Q.norm(dim=1).min()) > 0.999
     assert float((Q[:2] @ r.T).diagonal().min()) > 0  # same sign as the rows they come from
+
+
+def best_indices(alpha: float, seeds: int = 10) -> list[int]:
+    """``best_overlap_index`` of the study over every eigenvector (p = p* = 1, N = 200)."""
+    from bbp_torch.study import run_study
+
+    out = []
+    for seed in range(seeds):
+        m = run_study({"problem": {"N": 200, "p": 1, "p_star": 1, "alpha": alpha, "a": 0.7},
+                       "seed": seed, "threads": 1, "theory": False,
+                       "solver": {"all_vectors": True},
+                       "logging": {"tensorboard": False, "progress": False}}).record["metrics"]
+        assert m["best_overlap_scope"] == "all"
+        assert m["best_overlap"] >= max(m["bottom_overlaps"]) - 1e-12
+        out.append(m["best_overlap_index"])
+    return out
+
+
+def test_far_above_threshold_the_best_eigenvector_is_the_bottom_one_and_below_it_spreads():
+    """Fig. 3's phi: p = p* = 1, a = 0.7 (alpha_BBP = 1.24). Measured over seeds 0-9: at alpha=6
+    the index is 0 for 9 seeds (1 once); at alpha=0.5 it is 0, 1, 2, 6 and 30."""
+    above, below = best_indices(6.0), best_indices(0.5)
+    assert above.count(0) >= 8
+    assert below.count(0) <= 7 and len(set(below)) >= 3 and max(below) >= 2
+
+
+def test_best_overlap_among_the_bottom_pairs_without_every_eigenvector():
+    problem = make_problem(60, 2, 1, 2.0, 0.7, seed=4)
+    values, vectors = bottom(problem, k=6)
+    m = measure(values, vectors, problem.W, problem.W_star)
+    assert m["best_overlap_scope"] == "bottom_k"
+    assert m["best_overlap"] == max(m["bottom_overlaps"])
+    assert m["bottom_overlaps"][m["best_overlap_index"]] == m["best_overlap"]

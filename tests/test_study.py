@@ -163,3 +163,7 @@ def test_run_record_holds_the_series_and_the_time_dependent_hessian():
     assert record["config"]["train"]["hessian_every"] == 100
     assert m["eta"] == pytest.approx(0.1 * 2 / 3.0)
     assert record["status"] == "ok"
+    # the largest overlap over the tracked steps (first and last included)
+    assert m["final_overlap"] <= m["max_overlap"] <= 1.0
+    assert m["max_overlap"] == max(series["overlap"])
+    assert series["overlap"][series["step"].index(m["max_overlap_step"])] == m["max_overlap"]

@@ -1,79 +1,21 @@
-"""Sweeps: resuming a killed sweep, error records, bbp-collect, presets that compose."""
-
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+"""Sweep folders (bbp_torch.sweeps): the runs a folder expects, its progress and outcome counted
+from the records, and the table with its summary. Folders are built by hand here; the commands'
+own sweeps are tested end to end in test_cli_bbp.py and test_cli_collect.py."""
 
 import pytest
 
-from bbp_torch.config import CONFIG_DIR, Config, TrainRunConfig, validate
-from bbp_torch.results import find_records, read_record
-from bbp_torch.sweeps import collect, expected_runs
-
-
-def bbp(args, cwd, env, **kw):
-    return subprocess.Popen([sys.executable, "-m", "bbp_torch", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-
-
-def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path, subprocess_env):
-    sweep = tmp_path / "sweep"
-    args = ["-m", "problem.N=150", "problem.p=2", "seed=0,1,2,3,4,5", "hydra/launcher=basic",
-            f"hydra.sweep.dir={sweep}"]
-    proc = bbp(args, tmp_path, subprocess_env, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not find_records([sweep]):
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate()
-    first = {p: p.stat().st_mtime_ns for p in find_records([sweep])}
-    assert 1 <= len(first) < 6, "the sweep should have been killed part-way"
-    for path in first:  # every record that exists is complete
-        assert read_record(path)["status"] == "ok"
-
-    again = bbp(args, tmp_path, subprocess_env)
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
-    assert err.count("skipped") == len(first)  # one message (on stderr) per finished run
-    records = find_records([sweep])
-    assert len(records) == 6
-    for path, mtime in first.items():
-        assert path.stat().st_mtime_ns == mtime  # not recomputed
-    assert "[sweep] 6/6 runs finished" in out
-
-
-def test_failed_run_leaves_error_record_and_sweep_goes_on(tmp_path, command):
-    """A run whose configuration fails validation (alpha=0.01 at N=30 gives M=0 samples: every
-    field is valid alone, so the command line passes) leaves an error record; the others run.
-    A sweep with a refused configuration exits 2, bbp-collect of it 1."""
-    sweep = tmp_path / "sweep"
-    result = command("bbp", "-m", "problem.N=30", "problem.alpha=2,0.01,3", "theory=false",
-                     "logging.tensorboard=false", "hydra/launcher=basic",
-                     f"hydra.sweep.dir={sweep}")
-    assert result.code == 2, result.err
-    assert "problem.alpha" in result.err
-    records = find_records([sweep])
-    statuses = sorted(read_record(p)["status"] for p in records)
-    assert statuses == ["error", "ok", "ok"]
-    assert [read_record(p)["error_kind"] for p in records
-            if read_record(p)["status"] == "error"] == ["config"]
-    assert expected_runs(sweep) == 3
-
-    # A truncated record (e.g. from an older, non-atomic writer) and a missing run.
-    broken = next(p for p in find_records([sweep]) if read_record(p)["status"] == "ok")
-    broken.write_text('{"status": "ok", "config": {')
-    table, text = collect([sweep], tmp_path / "table.csv")
-    assert len(table) == 3 and (table["status"] == "ok").sum() == 1
-    assert "2 failed or unreadable" in text and "0 missing" in text
-    assert (tmp_path / "table.csv").exists()
-
-    listed = command("bbp-collect", str(sweep), "--out", str(tmp_path / "t2.csv"))
-    assert listed.code == 1  # some runs failed
-    assert "3 records" in listed.out and "failed" in listed.out
-    assert command("bbp-collect", str(tmp_path / "nothing-here")).code == 2
+from bbp_torch.results import error_record, new_record, write_record
+from bbp_torch.sweeps import (
+    collect,
+    duration,
+    expected_names,
+    expected_runs,
+    job_dirname,
+    progress_line,
+    register_sweep,
+    sweep_outcome,
+    sweep_run_names,
+)
 
 
 def test_expected_runs_counts_preset_and_command_line(tmp_path):
@@ -83,32 +25,66 @@ def test_expected_runs_counts_preset_and_command_line(tmp_path):
     assert expected_runs(tmp_path) == 3 * 2  # seed fixed on the command line
 
 
-def test_slurm_launcher_config_composes(compose):
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    cfg = compose(["hydra/launcher=slurm"], hydra=True)
-    assert "submitit" in cfg.hydra.launcher._target_
-    assert cfg.hydra.launcher.timeout_min > 0
+def test_job_dirname_is_hydras_override_dirname():
+    job = ["seed=1", "problem.p=2", "+experiment=fig1", "threads=1", "problem.a=0.7"]
+    assert job_dirname(job, ["experiment", "threads"]) == "problem.a=0.7,problem.p=2,seed=1"
+    assert job_dirname(job, ["experiment", "threads"], item_sep="/", kv_sep="-") == \
+        "problem.a-0.7/problem.p-2/seed-1"
+    assert job_dirname(["+experiment=fig1"], ["experiment"]) == "run"
 
 
-def presets():
-    return sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
+def test_the_runs_of_a_preset_sweep(compose):
+    """fig1_overlap_quick sweeps N (3), a (2), alpha (15) and seed (3); seed=0 on the command
+    line wins over the preset's range; the preset itself is not part of the names."""
+    cfg = compose(["+experiment=fig1_overlap_quick", "seed=0"], hydra=True)
+    names = sweep_run_names(cfg)
+    assert len(names) == 3 * 2 * 15 == len(set(names))
+    assert "problem.N=250,problem.a=1.5,problem.alpha=0.2,seed=0" in names
+    assert all("experiment" not in n and n.endswith("seed=0") for n in names)
 
 
-def preset_app(name: str) -> str:
-    """The app a preset belongs to: bbp-train for the presets with a train group."""
-    from omegaconf import OmegaConf
+def ok_record(seed, overlap, status="ok", alpha=1.0):
+    config = {"problem": {"N": 10, "p": 2, "p_star": 1, "a": 0.7, "alpha": alpha},
+              "hessian": {"kind": "euclidean"}, "seed": seed}
+    return new_record(status, config, {"overlap": overlap, "lambda_min": -1.0, "gap": 0.1},
+                      {}, "cpu", warning="missed solver.tol" if status != "ok" else None)
 
-    return "bbp-train" if "train" in OmegaConf.load(Path(CONFIG_DIR, "experiment",
-                                                         f"{name}.yaml")) else "bbp"
+
+def test_progress_and_outcome_are_counted_from_the_records(tmp_path):
+    register_sweep(tmp_path, ["seed=0", "seed=1", "seed=2"], ["seed=0,1,2"])
+    register_sweep(tmp_path, ["seed=2", "seed=3"], ["seed=2,3"])  # a second sweep, overlapping
+    assert expected_names(tmp_path) == ["seed=0", "seed=1", "seed=2", "seed=3"]
+    assert expected_runs(tmp_path) == 4
+    write_record(tmp_path / "seed=0", ok_record(0, 0.5))
+    write_record(tmp_path / "seed=1", ok_record(1, 0.6, "unconverged"))
+    write_record(tmp_path / "seed=2", error_record({"seed": 2}, ValueError("bad"), "config"))
+    assert progress_line(tmp_path).startswith("[sweep] 3/4 runs finished, elapsed ")
+    counts = sweep_outcome(tmp_path, expected_names(tmp_path))
+    assert counts == {"ok": 1, "unconverged": 1, "failed": 1, "config": 1, "missing": 1}
+    (tmp_path / "sweeps.jsonl").write_text((tmp_path / "sweeps.jsonl").read_text() + '{"cut')
+    assert expected_runs(tmp_path) == 4  # a line cut by a crash: the others still count
 
 
-@pytest.mark.parametrize("name", presets())
-def test_experiment_presets_compose_and_validate(name, compose):
-    """Each preset composes with its own app and validates against that app's schema (the
-    train group of a training preset is checked too)."""
-    app = preset_app(name)
-    schema = TrainRunConfig if app == "bbp-train" else Config
-    cfg = compose([f"+experiment={name}"], app=app, hydra=True)
-    resolved = validate(cfg, schema)
-    assert isinstance(resolved.config, schema)
-    assert cfg.name != "default", "a preset names its own sweep folder"
+def test_collect_means_leave_unconverged_and_superseded_failures_out(tmp_path):
+    register_sweep(tmp_path, ["a", "b", "c", "d"], [])
+    write_record(tmp_path / "a", ok_record(0, 0.2))
+    write_record(tmp_path / "b", ok_record(1, 0.4))
+    write_record(tmp_path / "c", ok_record(2, 0.9, "unconverged"))
+    # a failure of seed 1, redone with success in folder b: superseded, not a failure
+    write_record(tmp_path / "d", error_record(ok_record(1, 0)["config"], ValueError("x"),
+                                              "exception"))
+    table, text = collect([tmp_path], tmp_path / "table.csv")
+    assert len(table) == 3 and (tmp_path / "table.csv").exists()
+    assert "3 records: 2 ok, 1 unconverged, 0 failed or unreadable" in text
+    assert "1 failures superseded by a later success" in text
+    assert "0 missing (of 4 expected)" in text  # the superseded folder is accounted for
+    mean_ok = text.split("mean and std (ok runs):")[1]
+    assert f"{0.3:g}" in mean_ok.split("\n")[2]  # the mean overlap of a and b alone
+    _, text = collect([tmp_path], tmp_path / "t.csv", include_unconverged=True)
+    assert "mean and std (ok and unconverged runs):" in text
+    assert f"{0.5:g}" in text.split("ok and unconverged runs):")[1].split("\n")[2]
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0m00s"), (59.6, "1m00s"), (3723, "1h02m03s")])
+def test_duration(seconds, text):
+    assert duration(seconds) == text

@@ -1,0 +1,87 @@
+"""The ``bbp-theory`` command end to end (in-process): the alpha_BBP table, the curves and their
+files, and the refusals (exit 2)."""
+
+import csv
+import json
+import math
+
+import pytest
+
+from bbp_torch import theory
+
+
+def test_table_prints_the_thresholds_of_the_theory(command):
+    result = command("bbp-theory", "table", "--a", "0.7", "1.5", "--p", "1", "2", "inf")
+    assert result.code == 0, result.err
+    for a in (0.7, 1.5):
+        assert f"a = {a:g}   (p -> inf limit {(a + 1) / 2:.6f})" in result.out
+        for p in (1, 2):
+            row = next(line for line in result.out.splitlines()
+                       if line.split()[:1] == [str(p)] and f"{theory.alpha_bbp(p, 1, a):.6f}"
+                       in line)
+            assert theory.transition_type(p, 1, a) in row
+    assert "critical a (continuous below, discontinuous above): p=1: " in result.out
+    default = command("bbp-theory")  # no subcommand: the table with its defaults
+    assert default.code == 0 and "a = 0.7" in default.out and "a = 1.5" in default.out
+
+
+def test_table_as_json(command):
+    result = command("bbp-theory", "table", "--a", "0.7", "--p", "2", "inf", "--p-star", "2",
+                     "--json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [r["p"] for r in rows] == ["2", "inf"]
+    assert rows[0]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 2, 0.7), rel=1e-12)
+    assert rows[1]["alpha_bbp"] == pytest.approx(2 * 1.7 / 2, rel=1e-9)
+    assert rows[1]["transition"] == "discontinuous"
+
+
+def test_curves_write_their_files_and_events(tmp_path, command):
+    out = tmp_path / "curves"
+    result = command("bbp-theory", "curves", "--p", "2", "--a", "0.7", "--alpha-min", "0.5",
+                     "--alpha-max", "3", "--num", "6", "--density-alpha", "2",
+                     "--density-points", "50", "--out", str(out))
+    assert result.code == 0, result.err
+    summary = json.loads((out / "theory_summary.json").read_text())
+    assert summary == json.loads(result.out)
+    assert summary["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 1, 0.7), rel=1e-12)
+    with open(out / "theory_curves.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["alpha"]) for r in rows] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+    for r in rows:
+        alpha = float(r["alpha"])
+        assert float(r["lambda_edge"]) == pytest.approx(theory.edge(2, 1, 0.7, alpha), rel=1e-9)
+        if alpha < summary["alpha_bbp"]:
+            assert r["lambda_outlier"] == "" and float(r["overlap"]) == 0.0
+        else:
+            assert float(r["lambda_outlier"]) == pytest.approx(
+                theory.outlier(2, 1, 0.7, alpha), rel=1e-9)
+    with open(out / "theory_density.csv") as f:
+        density = list(csv.DictReader(f))
+    assert len(density) == 50 and all(float(r["rho"]) >= 0 for r in density)
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_p_infinity_curves_are_in_rescaled_units(tmp_path, command):
+    out = tmp_path / "inf"
+    result = command("bbp-theory", "curves", "--p", "inf", "--a", "1", "--num", "3",
+                     "--alpha-min", "1", "--alpha-max", "3", "--out", str(out),
+                     "--no-tensorboard")
+    assert result.code == 0, result.err
+    with open(out / "theory_curves.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert all(r["lambda_edge"] == "" for r in rows)  # no H units at p = inf
+    assert float(rows[1]["lambda_edge_rescaled"]) == pytest.approx(
+        theory.edge(math.inf, 1, 1.0, 2.0, rescaled=True), rel=1e-9)
+    assert not (out / "tensorboard").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["table", "--a", "-1"], ["table", "--p", "0.5"], ["table", "--p", "nan"],
+    ["curves", "--p", "2", "--a", "0.7", "--out", "x", "--alpha-min", "3", "--alpha-max", "1"],
+    ["curves", "--p", "2", "--a", "0.7", "--out", "x", "--num", "0"],
+    ["curves", "--a", "0.7", "--out", "x"],
+])
+def test_bad_input_is_refused_with_exit_2(args, command):
+    result = command("bbp-theory", *args)
+    assert result.code == 2 and "error" in result.err and "Traceback" not in result.err
