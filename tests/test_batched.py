@@ -21,6 +21,19 @@ def one_by_one(N, p, p_star, alpha, a, seed, kind, k=8):
     return measure(pairs.values, pairs.vectors, problem.W, problem.W_star)
 
 
+@pytest.mark.parametrize("activation, a", [("tanh", 50.0), ("relu", 0.7)])
+def test_batched_hessians_of_other_activations_equal_dense(activation, a):
+    problems = [make_problem(20, 2, 1, 3.0, a, seed=s, activation=activation) for s in (1, 2)]
+    for kind in ("euclidean", "spherical"):
+        H = batched_dense_hessian(problems, kind=kind)
+        for s, pr in enumerate(problems):
+            assert torch.allclose(H[s], dense_hessian(pr, kind=kind), atol=1e-12)
+    out = run_seeds(20, 2, 1, 3.0, a, [1, 2], k=4, batch_size=2, activation=activation)
+    ref = [measure(*torch.linalg.eigh(dense_hessian(pr)), pr.W, pr.W_star)["lambda_min"]
+           for pr in problems]
+    assert [r["metrics"]["lambda_min"] for r in out] == pytest.approx(ref, rel=1e-10)
+
+
 def test_batched_hessian_equals_dense():
     problems = [make_problem(30, 3, 1, 2.0, 0.7, seed=s) for s in (0, 5)]
     H = batched_dense_hessian(problems, kind="spherical")
