@@ -14,6 +14,15 @@ Both estimators act on the seed-averaged overlap curve ``m(alpha)`` of one ``(N,
 
 :func:`extrapolate` fits ``estimate(N) = value_inf + b x(N)`` with ``x = N^(-2/3)`` (square-root
 edge, continuous transition) or ``x = 1/log N`` (smooth edge, discontinuous transition).
+
+**phi** (the paper's Fig. 3, :func:`phi_estimate`): at one grid point, the fraction of seeds in
+which the eigenvector with the largest teacher overlap is the bottom one
+(``metrics.best_overlap_index == 0``), with the Wilson score interval of a binomial proportion
+(one standard deviation, z = 1; unlike ``sqrt(phi (1 - phi) / n)`` it does not shrink to zero
+at phi = 0 or 1). Where the phi curves of two sizes cross (:func:`phi_crossing`): by default
+where their binomial maximum-likelihood logistic fits cross (:func:`logistic_crossing`, every
+grid point counts), or model-free where the difference of the curves changes sign
+(:func:`curve_crossing`); :func:`crossing_error` is its bootstrap error over seeds.
 """
 
 from __future__ import annotations
@@ -70,7 +79,8 @@ def onset_window(alphas, m2, window=ALPHA0_WINDOW) -> np.ndarray:
 def fit_alpha0(alphas, m2, window=ALPHA0_WINDOW, min_points: int = 3) -> tuple[float, float]:
     """``(alpha_0, s)`` of the least-squares fit ``m2 = s (alpha - alpha_0)`` over the onset
     window (:func:`onset_window`). NaNs when fewer than ``min_points`` points are in the window
-    or the fitted slope is not positive.
+    or the fitted slope is not positive; alpha_0 is NaN when the line reaches zero at
+    ``alpha <= 0`` (a threshold in alpha is positive: such a fit estimates nothing).
     """
     a, v = _sorted(alphas, m2)
     mask = onset_window(a, v, window)
@@ -79,7 +89,8 @@ def fit_alpha0(alphas, m2, window=ALPHA0_WINDOW, min_points: int = 3) -> tuple[f
     s, c = np.polyfit(a[mask], v[mask], 1)
     if not s > 0:
         return math.nan, float(s)
-    return float(-c / s), float(s)
+    alpha0 = float(-c / s)
+    return (alpha0 if alpha0 > 0 else math.nan), float(s)
 
 
 def extrapolate(x, y, yerr=None) -> tuple[float, float]:
@@ -136,6 +147,141 @@ def bootstrap(samples: list[np.ndarray], estimator, n_boot: int = 200, seed: int
         return math.nan
     lo, hi = np.percentile(values, [15.87, 84.13])
     return float((hi - lo) / 2)
+
+
+# ----------------------------------------------------------------------------- phi (Fig. 3)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.0) -> tuple[float, float]:
+    """Wilson score interval ``(lo, hi)`` of a binomial proportion ``k / n`` at ``z`` standard
+    deviations (z = 1: about 68% coverage); it stays inside [0, 1] and has non-zero width at
+    ``k = 0`` and ``k = n``."""
+    if n <= 0:
+        return math.nan, math.nan
+    phat = k / n
+    denom = 1 + z**2 / n
+    center = (phat + z**2 / (2 * n)) / denom
+    half = z * math.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / denom
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def phi_estimate(indices, z: float = 1.0) -> dict:
+    """phi at one grid point from the per-seed ``best_overlap_index`` values (0 = bottom).
+
+    Returns ``{"phi", "lo", "hi", "n"}``: the fraction of seeds with index 0 and its Wilson
+    interval (:func:`wilson_interval`); non-finite entries are dropped; NaNs when none is left.
+    """
+    idx = np.asarray(indices, dtype=float)
+    idx = idx[np.isfinite(idx)]
+    n = len(idx)
+    if n == 0:
+        return {"phi": math.nan, "lo": math.nan, "hi": math.nan, "n": 0}
+    k = int(np.count_nonzero(idx == 0))
+    lo, hi = wilson_interval(k, n, z)
+    return {"phi": k / n, "lo": lo, "hi": hi, "n": n}
+
+
+PHI_WINDOW = (0.05, 0.95)  # crossings are sought where the two curves' mean lies in here
+
+
+def curve_crossing(alphas, small, large, window=PHI_WINDOW) -> float:
+    """The alpha where the curve ``large`` (the larger N) crosses ``small`` from below, model-free.
+
+    ``d = large - small`` on the common grid ``alphas``; the first pair of neighbouring points
+    with ``d < 0`` then ``d > 0`` (strictly) where the mean of the two curves lies inside
+    ``window`` at one of them at least (where both curves sit at 0 or at 1 their difference is
+    noise), linearly interpolated. NaN when there is none.
+    """
+    a, s = _sorted(alphas, small)
+    _, big = _sorted(alphas, large)
+    d = big - s
+    mid = (big + s) / 2
+    inside = (mid >= window[0]) & (mid <= window[1])
+    for j in range(1, len(a)):
+        if (inside[j - 1] or inside[j]) and d[j - 1] < 0 < d[j]:
+            return float(a[j - 1] - d[j - 1] * (a[j] - a[j - 1]) / (d[j] - d[j - 1]))
+    return math.nan
+
+
+def logistic(alphas, center: float, width: float) -> np.ndarray:
+    """``1 / (1 + exp(-(alpha - center) / width))`` (without overflow for a tiny width)."""
+    from scipy.special import expit
+
+    return expit((np.asarray(alphas, dtype=float) - center) / width)
+
+
+def logistic_fit(alphas, fractions, counts) -> tuple[float, float]:
+    """``(center, width)`` of the binomial maximum-likelihood fit of ``logistic`` to the
+    fractions ``fractions[i]`` of ``counts[i]`` trials at ``alphas[i]``. NaNs with fewer than
+    two grid points or when the fit does not converge."""
+    from scipy.optimize import minimize
+
+    a = np.asarray(alphas, dtype=float)
+    f = np.asarray(fractions, dtype=float)
+    n = np.asarray(counts, dtype=float)
+    ok = np.isfinite(f) & (n > 0)
+    a, f, n = a[ok], f[ok], n[ok]
+    if len(a) < 2:
+        return math.nan, math.nan
+    k = f * n
+
+    def nll(params):
+        q = np.clip(logistic(a, params[0], math.exp(params[1])), 1e-12, 1 - 1e-12)
+        return -float(np.sum(k * np.log(q) + (n - k) * np.log(1 - q)))
+
+    span = a.max() - a.min()
+    center0 = crossing_alpha(a, f, 0.5)
+    start = [center0 if math.isfinite(center0) else float(np.median(a)), math.log(span / 8)]
+    res = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-8})
+    if not res.success:
+        return math.nan, math.nan
+    return float(res.x[0]), float(math.exp(res.x[1]))
+
+
+def logistic_crossing(alphas, small, n_small, large, n_large) -> float:
+    """The alpha where the logistic fits (:func:`logistic_fit`) of two sizes' phi curves cross.
+
+    ``small`` / ``large``: the fractions at ``alphas`` of the smaller / larger N, out of
+    ``n_small`` / ``n_large`` seeds. Two logistic curves cross once, at
+    ``(c_l w_s - c_s w_l) / (w_s - w_l)``; NaN when that lies outside the grid's range (nearly
+    parallel fits) or a fit failed. Uses every grid point, so it is steadier than
+    :func:`curve_crossing` when each point has few seeds.
+    """
+    cs, ws = logistic_fit(alphas, small, n_small)
+    cl, wl = logistic_fit(alphas, large, n_large)
+    if not all(map(math.isfinite, (cs, ws, cl, wl))) or ws == wl:
+        return math.nan
+    cross = (cl * ws - cs * wl) / (ws - wl)
+    a = np.asarray(alphas, dtype=float)
+    return float(cross) if a.min() <= cross <= a.max() else math.nan
+
+
+def phi_crossing(alphas, small: list[np.ndarray], large: list[np.ndarray],
+                 method: str = "logistic") -> float:
+    """Where the phi curves of two sizes cross, from the per-seed 0/1 outcomes at each alpha
+    (1: the best eigenvector is the bottom one): ``method`` ``logistic``
+    (:func:`logistic_crossing`) or ``interpolation`` (:func:`curve_crossing`)."""
+    means_s = np.array([v.mean() for v in small])
+    means_l = np.array([v.mean() for v in large])
+    if method == "interpolation":
+        return curve_crossing(alphas, means_s, means_l)
+    return logistic_crossing(alphas, means_s, [len(v) for v in small], means_l,
+                             [len(v) for v in large])
+
+
+def crossing_error(alphas, small: list[np.ndarray], large: list[np.ndarray],
+                   n_boot: int = 200, method: str = "logistic", seed: int = 0) -> float:
+    """Bootstrap error of :func:`phi_crossing`: the seeds of every point and size are
+    resampled independently (:func:`bootstrap`)."""
+    n = len(small)
+    counts = [len(v) for v in small] + [len(v) for v in large]
+
+    def cross(means):
+        if method == "interpolation":
+            return curve_crossing(alphas, means[:n], means[n:])
+        return logistic_crossing(alphas, means[:n], counts[:n], means[n:], counts[n:])
+
+    return bootstrap(list(small) + list(large), cross, n_boot, seed)
 
 
 # ----------------------------------------------------------------------------- N = infinity

@@ -22,11 +22,13 @@ class FigureSaver:
     """Saves figures as ``<out>/<name>.png`` and ``.pdf`` and logs them to TensorBoard.
 
     The TensorBoard events go to ``<out>/tensorboard`` (``tensorboard --logdir`` on it shows
-    every figure under the IMAGES tab). Use as a context manager so the writer is closed.
+    every figure under the IMAGES tab); ``dpi`` is the PNG's resolution (the figure's own for
+    TensorBoard). Use as a context manager so the writer is closed.
     """
 
-    def __init__(self, out_dir: str | Path, tensorboard: bool = True):
+    def __init__(self, out_dir: str | Path, tensorboard: bool = True, dpi: int = 150):
         self.out_dir = Path(out_dir)
+        self.dpi = dpi
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.writer = None
         if tensorboard:
@@ -38,7 +40,7 @@ class FigureSaver:
     def save(self, fig, name: str) -> list[Path]:
         """Write ``fig`` as PNG and PDF, log it to TensorBoard, close it; returns the files."""
         paths = [self.out_dir / f"{name}.png", self.out_dir / f"{name}.pdf"]
-        fig.savefig(paths[0], dpi=150)
+        fig.savefig(paths[0], dpi=self.dpi)
         fig.savefig(paths[1])
         if self.writer is not None:
             self.writer.add(name, fig)
@@ -63,6 +65,38 @@ def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              squeeze=False, **kw)
     return fig, axes
+
+
+def main_and_side(n_side: int = 3, width: float = 11.0, height: float = 6.4,
+                  ratio: float = 2.2):
+    """``(fig, main, side)``: a large panel on the left and ``n_side`` small ones stacked on
+    its right (the paper's insets, drawn beside the main panel so that no curve is hidden)."""
+    fig = plt.figure(figsize=(width, height))
+    grid = fig.add_gridspec(n_side, 2, width_ratios=(ratio, 1))
+    main = fig.add_subplot(grid[:, 0])
+    side = [fig.add_subplot(grid[i, 1]) for i in range(n_side)]
+    return fig, main, side
+
+
+TYPE_STYLE = {  # how a point shows its transition type (apart from the colours of curves)
+    "continuous": {"color": "k", "marker": "o", "label": "continuous"},
+    "discontinuous": {"color": "0.35", "marker": "s", "mfc": "white", "label": "discontinuous"},
+}
+
+
+def split_at(x, y, x_switch: float | None, y_switch: float | None = None):
+    """``((x, y) below, (x, y) above)`` of a curve cut at ``x_switch``, the point
+    ``(x_switch, y_switch)`` inserted into both halves (``y`` interpolated when ``y_switch`` is
+    None) so that they join; with no switch inside the curve everything is "below"."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x_switch is None or not np.isfinite(x_switch) or not x[0] < x_switch < x[-1]:
+        return (x, y), (x[:0], y[:0])
+    if y_switch is None:
+        y_switch = float(np.interp(x_switch, x, y))
+    left, right = x < x_switch, x > x_switch
+    return ((np.r_[x[left], x_switch], np.r_[y[left], y_switch]),
+            (np.r_[x_switch, x[right]], np.r_[y_switch, y[right]]))
 
 
 def params_text(**params) -> str:
@@ -125,6 +159,12 @@ def histogram_density(values, lo: float, hi: float, bins: int, total: int | None
     total = len(values) if total is None else total
     width = edges[1] - edges[0]
     return 0.5 * (edges[1:] + edges[:-1]), counts / (total * width)
+
+
+def legend(ax, **kw) -> None:
+    """``ax.legend(**kw)`` when the axes hold labelled artists (an empty panel gets none)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
 
 
 def note(ax, text: str, loc: str = "upper left", fontsize: int = 7) -> None:

@@ -4,11 +4,12 @@
     python scripts/fig_training.py SWEEP_DIR [SWEEP_DIR ...]
     python scripts/fig_training.py --quick                  # runs a small grid itself (~1-2 min)
 
-The full data come from ``bbp-train -m +experiment=train_success``. ``--quick`` runs the small
-grid of bbp_torch/figures/training.py (``QUICK_GRID``) in this process through the job runner,
-one record per run under ``outputs/multirun/fig_training_quick/`` (a sweep folder, so
-``bbp-collect`` counts it; finished runs are skipped), then draws it. What the figure shows:
-bbp_torch/figures/training.py. Figures: ``outputs/figures/fig_training[_quick].png`` and ``.pdf``.
+The data come from ``bbp-train -m +experiment=train_success``; the same figure is
+``reproduce_figures.py --only extra_training_success`` in every mode. ``--quick`` runs preset
+``train_success`` with the quick mode's overrides (bbp_torch/figures/extra_training_success.py,
+``QUICK_OVERRIDES``) in this process through the job runner, one record per run under
+``outputs/multirun/fig_training_quick/`` (a sweep folder, so ``bbp-collect`` counts it; finished
+runs are skipped), then draws it. Figures: ``outputs/figures/fig_training[_quick].png``, ``.pdf``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from bbp_torch import plots
-from bbp_torch.figures import training
+from bbp_torch.figures import extra_training_success as training
 from bbp_torch.figures.runs import PROJECT_ROOT
 from bbp_torch.results import load_table
 
@@ -43,7 +44,7 @@ def main(argv=None) -> list[Path]:
         raise SystemExit(f"No training records under {', '.join(map(str, dirs))}: run "
                          "bbp-train -m +experiment=train_success first, or use --quick.")
     with plots.FigureSaver(args.out, tensorboard=False) as saver:
-        paths = training.draw(table, saver, name)
+        paths = training.draw_table(table, saver, name)
     for path in paths:
         print(f"wrote {path}")
     return paths

@@ -1,5 +1,6 @@
-"""Finite-N estimators (bbp_torch/estimators.py) on synthetic curves with known answers, and
-their N = infinity values against the theory."""
+"""Finite-N estimators (bbp_torch/estimators.py) on synthetic curves with known answers, phi
+and the crossing of two sizes' phi curves on synthetic draws, and the N = infinity values of the
+estimators against the theory."""
 
 import math
 
@@ -11,12 +12,20 @@ from bbp_torch import theory
 from bbp_torch.estimators import (
     bootstrap,
     crossing_alpha,
+    crossing_error,
+    curve_crossing,
     extrapolate,
     fit_alpha0,
+    logistic,
+    logistic_crossing,
+    logistic_fit,
     onset_window,
+    phi_crossing,
+    phi_estimate,
     seed_average,
     theory_alpha0,
     theory_crossing,
+    wilson_interval,
 )
 
 
@@ -41,6 +50,9 @@ def test_fit_alpha0_recovers_a_square_root_onset_above_a_background():
     assert slope == pytest.approx(s, rel=0.05)
     exact, _ = fit_alpha0(alphas, np.maximum(s * (alphas - alpha0), 0.0), window=(0.1, 0.3))
     assert exact == pytest.approx(alpha0, abs=1e-9)
+    # A shallow rise whose line reaches zero at alpha <= 0 is no threshold.
+    shallow, slope = fit_alpha0(alphas, 0.1 + 0.05 * alphas, window=(0.1, 0.3))
+    assert math.isnan(shallow) and slope == pytest.approx(0.05)
 
 
 def test_onset_window_takes_one_contiguous_stretch_of_the_rise():
@@ -88,3 +100,75 @@ def test_estimators_at_infinite_size_follow_the_theory():
     assert theory.overlap(2, 1, 0.7, cross) == pytest.approx(0.3, abs=1e-4)
     # The m^2 heuristic lands below alpha_BBP at a discontinuous transition.
     assert theory_alpha0(2, 1, 1.5) < theory.alpha_bbp(2, 1, 1.5)
+
+
+# ----------------------------------------------------------------------------- phi (Fig. 3)
+
+
+def test_phi_is_the_fraction_of_bottom_indices_with_a_wilson_interval():
+    est = phi_estimate([0, 0, 3, 0, 1, np.nan])  # the NaN (a failed run) is dropped
+    assert (est["phi"], est["n"]) == (0.6, 5)
+    # Wilson at z = 1, k = 3, n = 5: centre 0.7/1.2, half-width sqrt(0.048 + 0.01)/1.2.
+    half = math.sqrt(0.048 + 0.01) / 1.2
+    assert est["lo"] == pytest.approx(0.7 / 1.2 - half)
+    assert est["hi"] == pytest.approx(0.7 / 1.2 + half)
+    none = phi_estimate([2, 5, 1, 7])
+    assert none["phi"] == 0 and none["lo"] == 0 and 0 < none["hi"] < 0.5  # not a zero-width bar
+    every = phi_estimate([0] * 20)
+    assert every["phi"] == 1 and every["hi"] == pytest.approx(1) and 0.9 < every["lo"] < 1
+    assert math.isnan(phi_estimate([])["phi"])
+
+
+def test_the_wilson_interval_covers_the_true_fraction_about_68_percent_of_the_time():
+    rng = np.random.default_rng(3)
+    for true, n in ((0.3, 40), (0.5, 20), (0.85, 40)):  # n phi, n (1 - phi) >= 5
+        hits = 0
+        for _ in range(2000):
+            lo, hi = wilson_interval(int(rng.binomial(n, true)), n)
+            hits += lo <= true <= hi
+        assert 0.58 < hits / 2000 < 0.8, (true, n, hits / 2000)
+
+
+def test_curve_crossing_interpolates_the_sign_change_of_the_difference():
+    alphas = np.linspace(0.5, 2.5, 11)
+    c = 1.37
+    small = 0.5 + 0.2 * (alphas - c)  # the larger size is steeper: it crosses from below at c
+    large = 0.5 + 0.4 * (alphas - c)
+    assert curve_crossing(alphas, small, large) == pytest.approx(c)
+    assert curve_crossing(alphas[::-1], small[::-1], large[::-1]) == pytest.approx(c)  # any order
+    assert math.isnan(curve_crossing(alphas, large, small))  # the steeper curve given as "small"
+    # Where both curves sit at 0 or 1 their noise is no crossing.
+    flat_small = np.array([0.0, 0.02, 0.0, 0.5, 0.99, 1.0])
+    flat_large = np.array([0.01, 0.0, 0.01, 0.5, 1.0, 0.99])
+    assert math.isnan(curve_crossing(np.arange(6.0), flat_small, flat_large))
+
+
+def test_logistic_fits_and_their_crossing_recover_known_curves():
+    alphas = np.linspace(0.5, 2.5, 11)
+    small, large = logistic(alphas, 1.2, 0.4), logistic(alphas, 1.3, 0.2)
+    counts = np.full(11, 1000)
+    assert logistic_fit(alphas, small, counts) == pytest.approx((1.2, 0.4), abs=1e-4)
+    # (c_l w_s - c_s w_l) / (w_s - w_l) = (1.3 * 0.4 - 1.2 * 0.2) / 0.2 = 1.4
+    assert logistic_crossing(alphas, small, counts, large, counts) == pytest.approx(1.4, abs=1e-3)
+    parallel = logistic(alphas, 1.6, 0.4)  # same width: they never cross
+    assert math.isnan(logistic_crossing(alphas, small, counts, parallel, counts))
+
+
+@pytest.mark.parametrize("method", ["logistic", "interpolation"])
+def test_the_crossing_of_two_sizes_is_found_within_its_bootstrap_error(method):
+    """phi_N(alpha) = logistic(N^(1/3) (alpha - alpha_c)): curves that steepen with N and all
+    pass 1/2 at alpha_c, drawn as 0/1 outcomes of 200 seeds per point and size."""
+    rng = np.random.default_rng(7)
+    alpha_c = 1.24
+    alphas = np.linspace(0.6, 2.0, 15)
+    draws = {}
+    for N in (250, 2000):
+        prob = logistic(alphas, alpha_c, N ** (-1 / 3))
+        draws[N] = [(rng.random(200) < q).astype(float) for q in prob]
+    est = phi_crossing(alphas, draws[250], draws[2000], method)
+    err = crossing_error(alphas, draws[250], draws[2000], n_boot=200, method=method)
+    assert 0 < err < 0.1
+    assert abs(est - alpha_c) < 3 * err
+    means = [np.array([d.mean() for d in draws[N]]) for N in (250, 2000)]
+    if method == "interpolation":
+        assert est == curve_crossing(alphas, *means)

@@ -1,5 +1,6 @@
-"""Figures: preset grids, the in-process runner (through the job runner), each figure module,
-the figure script end to end in its smallest mode, and the training figure's quick path."""
+"""Figures: preset grids and kinds, the command lines of the cli runner (local and SLURM), the
+in-process runner (through the job runner), the cost model behind the estimates, every figure of
+the script in its smallest mode, and the training figure's own script."""
 
 import importlib.util
 import json
@@ -9,13 +10,16 @@ import pandas as pd
 import pytest
 
 from bbp_torch import plots, theory
-from bbp_torch.figures import FIGURES, training
-from bbp_torch.figures.common import Context
+from bbp_torch.config import CONFIG_DIR
+from bbp_torch.figures import FIGURES, extra_training_success
+from bbp_torch.figures.common import MODES, Context, command_line
 from bbp_torch.figures.runs import (
     InlineExecutor,
     filter_to_grid,
     grid_points,
+    point_cost,
     preset_grid,
+    preset_kind,
     run_inprocess,
     sweep_command,
 )
@@ -23,6 +27,7 @@ from bbp_torch.results import read_record
 from bbp_torch.sweeps import collect, expected_names
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+PRESETS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
 
 
 def load_script(name: str):
@@ -32,14 +37,31 @@ def load_script(name: str):
     return module
 
 
-# ----------------------------------------------------------------------------- grids
+# ----------------------------------------------------------------------------- presets, grids
+
+
+def test_every_figure_names_its_presets_and_every_preset_has_a_figure():
+    used = {preset for module in FIGURES.values() for preset in module.PRESETS}
+    assert used == set(PRESETS)
+    names = [module.NAME for module in FIGURES.values()]
+    assert len(set(names)) == len(names)
+    for key, module in FIGURES.items():  # the paper's number, or extra_ for our own figures
+        assert module.NAME.startswith(f"{key}_" if key.startswith("fig") else key), key
+    assert "fig5" not in FIGURES  # the paper's Fig. 5 is not described: no counterpart
+
+
+def test_every_mode_overrides_only_existing_presets():
+    for mode, settings in MODES.items():
+        assert set(settings["overrides"]) <= set(PRESETS), mode
+    for preset in PRESETS:  # each mode but the full one shrinks every preset
+        assert all(preset in MODES[m]["overrides"] for m in ("paper", "quick", "smoke"))
 
 
 def test_preset_grid_expands_the_sweep_and_command_line_overrides_win():
-    base, swept = preset_grid("fig1_overlap_quick", {"problem.N": "40,80", "seed": "0"})
+    base, swept = preset_grid("fig1_overlap", {"problem.N": "40,80", "seed": "0"})
     assert swept["problem.N"] == [40, 80]
     assert "seed" not in swept and base["seed"] == 0
-    assert base["name"] == "fig1_overlap_quick" and base["problem"]["p"] == 2
+    assert base["name"] == "fig1_overlap" and base["problem"]["p"] == 2
     points = grid_points(base, swept)
     assert len(points) == 2 * len(swept["problem.a"]) * len(swept["problem.alpha"])
     name, cfg = points[0]
@@ -48,14 +70,80 @@ def test_preset_grid_expands_the_sweep_and_command_line_overrides_win():
     rows = [{"status": "ok", "config.problem.N": c["problem"]["N"], "config.problem.p": 2,
              "config.problem.p_star": 1, "config.problem.a": c["problem"]["a"],
              "config.problem.alpha": c["problem"]["alpha"], "config.seed": 0,
-             "config.hessian.kind": "euclidean"} for _, c in points[:3]]
+             "config.hessian.kind": "euclidean", "config.problem.activation": "quadratic"}
+            for _, c in points[:3]]
     rows.append(dict(rows[0], **{"config.problem.N": 999}))  # a run from another grid
     rows.append(dict(rows[0], status="error"))
     assert len(filter_to_grid(pd.DataFrame(rows), base, swept)) == 3
 
+
+def test_training_presets_are_composed_with_the_train_app():
+    assert preset_kind("fig9_gd_continuous") == "bbp-train" == preset_kind("train_success")
+    assert preset_kind("fig3_phi") == "bbp"
+    base, swept = preset_grid("fig10_gd_discontinuous", {"train.steps": "50"})
+    assert base["train"]["steps"] == 50 and base["train"]["init"] == "random"
+    assert base["problem"]["a"] == 2.0 and base["dtype"] == "float32"
+    assert theory.transition_type(1, 1, 2.0) == "discontinuous"
+    assert theory.transition_type(1, 1, preset_grid("fig9_gd_continuous")[0]["problem"]["a"]) \
+        == "continuous"
+    assert command_line("fig9_gd_continuous", {"seed": "range(2)"}) == \
+        "bbp-train -m +experiment=fig9_gd_continuous 'seed=range(2)'"
+
+
+def test_the_cli_runner_commands_for_the_local_and_the_slurm_launcher():
     cmd = sweep_command("fig1_overlap", {"seed": "range(2)"}, Path("/tmp/s"), 2)
     assert cmd[1:] == ["-m", "bbp_torch", "-m", "+experiment=fig1_overlap",
                        "hydra.sweep.dir=/tmp/s", "hydra.launcher.n_jobs=2", "seed=range(2)"]
+    cmd = sweep_command("fig9_gd_continuous", {}, Path("/tmp/s"), 2, kind="bbp-train",
+                        launcher="slurm", launcher_overrides=("hydra.launcher.partition=cpu",))
+    assert cmd[1:] == ["-m", "bbp_torch.cli.train", "-m", "+experiment=fig9_gd_continuous",
+                       "hydra.sweep.dir=/tmp/s", "hydra/launcher=slurm",
+                       "hydra.launcher.partition=cpu"]  # no n_jobs: SLURM runs one job per run
+
+
+def test_the_cost_model_picks_the_solver_of_the_config_rules():
+    """dense up to solver.auto_max_dim, iterative above (fig1_overlap: 2500), dense always for
+    the all-eigenvector runs of Fig. 3; a descent costs more than its two solves."""
+    base, swept = preset_grid("fig1_overlap", {"problem.N": "1000,2000", "problem.a": "0.7",
+                                               "problem.alpha": "2.0", "seed": "0"})
+    (_, small), (_, large) = grid_points(base, swept)
+    assert point_cost(small, "inprocess")[0] == "dense"
+    assert point_cost(large, "inprocess")[0] == "iterative"
+    base, swept = preset_grid("fig3_phi", {"problem.N": "4000", "problem.a": "0.5",
+                                           "problem.alpha": "2.0", "seed": "0"})
+    assert point_cost(grid_points(base, swept)[0][1], "inprocess")[0] == "dense"
+    base, _ = preset_grid("fig9_gd_continuous", {"problem.N": "1000", "problem.alpha": "2.0",
+                                                 "seed": "0"})
+    solver, seconds = point_cost(base, "inprocess", "bbp-train")
+    two_solves = 2 * point_cost({**base, "solver": base["solver"]}, "inprocess")[1]
+    assert solver == "dense" and seconds > two_solves
+
+
+def test_the_paper_and_quick_modes_fit_their_budgets_by_the_cost_model(capsys):
+    """The printed estimate (the cost model, not a measured time) of every figure on two jobs:
+    under 90 minutes for --paper, under 10 for --quick; one line per preset, with its
+    command."""
+    script = load_script("reproduce_figures")
+    for mode, minutes in (("paper", 90), ("quick", 10)):
+        with InlineExecutor() as executor:
+            ctx = Context(mode, "/tmp/unused", executor, None, jobs=2)
+            numbers = script.estimate(ctx, list(FIGURES))
+        out = capsys.readouterr().out
+        assert all(f"[estimate] {preset}:" in out for preset in PRESETS)
+        assert command_line("fig3_phi", MODES[mode]["overrides"]["fig3_phi"]) in out
+        assert set(numbers["sweeps_cpu_s"]) == set(PRESETS)
+        assert 0 < numbers["wall_s"] < minutes * 60, (mode, numbers["wall_s"])
+
+
+def test_the_paper_mode_has_20_seeds_and_n_up_to_2000_where_a_figure_has_several_n():
+    for preset, overrides in MODES["paper"]["overrides"].items():
+        base, swept = preset_grid(preset, overrides)
+        sizes = swept.get("problem.N", [base["problem"]["N"]])
+        seeds = swept.get("seed", [base["seed"]])
+        if preset == "train_success":  # the extra training figure keeps its own 6 seeds
+            continue
+        assert len(seeds) >= 20, preset
+        assert len(sizes) == 1 or max(sizes) == 2000, preset
 
 
 # ----------------------------------------------------------------------------- runner
@@ -66,7 +154,7 @@ def test_inprocess_runs_go_through_the_job_runner(tmp_path, tensorboard):
     # alpha = 0.01 at N = 20 is M = 0 samples: refused by validation, an error record.
     overrides = {"problem.N": "20", "problem.a": "0.7", "problem.alpha": "0.01,1.0",
                  "seed": "0", "logging.tensorboard": str(tensorboard).lower()}
-    base, swept = preset_grid("fig1_overlap_quick", overrides)
+    base, swept = preset_grid("fig1_overlap", overrides)
     with InlineExecutor() as executor:
         folder = run_inprocess(executor, "grid", base, swept, tmp_path)
     bad, good = folder / "problem.alpha=0.01", folder / "problem.alpha=1.0"
@@ -74,6 +162,7 @@ def test_inprocess_runs_go_through_the_job_runner(tmp_path, tensorboard):
     record = read_record(good)
     assert record["status"] == "ok" and record["run_dir"] == str(good)
     assert record["config"]["logging"]["tensorboard"] is tensorboard
+    assert record["metrics"]["solver_used"] == "dense"  # p N = 40 <= solver.auto_max_dim
     assert (good / ".lock").exists()  # the job runner's lock
     assert bool(list(good.glob("events.out.tfevents.*"))) is tensorboard
     failed = read_record(bad)
@@ -87,74 +176,90 @@ def test_inprocess_runs_go_through_the_job_runner(tmp_path, tensorboard):
 # ----------------------------------------------------------------------------- figure modules
 
 
-def test_figures_draw_from_no_records(tmp_path):
-    """Before any sweep (``--no-run``), the figures that read records draw the theory alone."""
+def test_figures_that_read_records_draw_from_none(tmp_path):
+    """Before any sweep (``--no-run``) the figures that read records still draw (the theory
+    alone, or empty panels), and nothing is run."""
     out = tmp_path / "figures"
+    keys = ("fig1", "fig3", "fig4", "fig8", "fig9", "extra_finite_size",
+            "extra_training_success")
     with InlineExecutor() as executor, plots.FigureSaver(out, tensorboard=False) as saver:
         ctx = Context("smoke", out, executor, saver, run=False, runs=tmp_path / "none")
         assert ctx.runs_root == tmp_path / "none" and ctx.runner == "inprocess"
-        info = {key: FIGURES[key].draw(ctx) for key in ("fig1", "fig3", "fig4")}
-    for key in info:
+        info = {key: FIGURES[key].draw(ctx) for key in keys}
+    for key in keys:
         for suffix in (".png", ".pdf"):
             assert (out / f"{FIGURES[key].NAME}{suffix}").stat().st_size > 1000
     assert not (tmp_path / "none").exists()  # nothing was run
     assert info["fig1"]["0.7"]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 1, 0.7))
-    assert info["fig3"]["finite_N"] == [] and len(info["fig3"]["theory"]) == 2
-    assert info["fig4"]["0.7"]["N"] == [] and info["fig4"]["alpha0_vs_p"] == {}
+    assert info["fig3"]["2.0"]["crossings"] == [] and info["fig3"]["2.0"]["N"] == []
+    assert info["fig9"]["N"] == [] and info["extra_training_success"]["runs"] == 0
 
 
 # ----------------------------------------------------------------------------- the script
 
 
-def test_reproduce_figures_smoke_writes_every_figure(tmp_path):
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """``reproduce_figures.py --smoke`` once for the whole module: ``(out, summary)``."""
+    out = tmp_path_factory.mktemp("smoke") / "figures"
     script = load_script("reproduce_figures")
-    out = tmp_path / "figures"
     assert script.main(["--smoke", "--jobs", "1", "--out", str(out)]) == 0
-    names = ("fig1_overlap", "fig2_spectrum", "fig3_alpha_bbp", "fig4_finite_size",
-             "fig5_phase_diagram")
-    assert [figure.NAME for figure in FIGURES.values()] == list(names)  # one module each
-    for name in names:
-        for suffix in (".png", ".pdf"):
-            path = out / f"{name}{suffix}"
-            assert path.exists() and path.stat().st_size > 1000, path
-    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
-    assert (out / "summary_smoke.json").exists()
-    records = list((out / "runs").rglob("record.json"))
-    assert len(records) == 24 + 40 + 48
-    assert all(read_record(path)["status"] == "ok" for path in records)  # no failed run
-    # The presets log to TensorBoard (logging.tensorboard defaults to true): one file per run.
-    assert all(list(path.parent.glob("events.out.tfevents.*")) for path in records)
-    for preset, runs in (("fig1_overlap_quick", 24), ("fig3_alpha_bbp_quick", 40),
-                         ("fig4_finite_size_quick", 48)):
-        assert len(expected_names(out / "runs" / preset)) == runs
-    line = json.loads((out / "runs" / "fig1_overlap_quick" / "sweeps.jsonl").read_text())
-    assert line["overrides"][:2] == ["+experiment=fig1_overlap_quick", "problem.N=40,80"]
+    return out, json.loads((out / "summary_smoke.json").read_text())
 
-    # The numbers of the summary are the ones the figures were drawn from.
-    summary = json.loads((out / "summary_smoke.json").read_text())
+
+@pytest.mark.parametrize("key", list(FIGURES))
+def test_each_figure_in_smoke_mode_produces_its_files(smoke, key):
+    out, summary = smoke
+    for suffix in (".png", ".pdf"):
+        path = out / f"{FIGURES[key].NAME}{suffix}"
+        assert path.exists() and path.stat().st_size > 1000, path
+    assert key in summary and key in summary["timings_s"]
+    for preset in FIGURES[key].PRESETS:  # its sweeps ran through the job runner, all ok
+        folder = out / "runs" / "smoke" / preset
+        records = list(folder.rglob("record.json"))
+        assert len(records) == len(expected_names(folder)) > 0
+        assert all(read_record(path)["status"] == "ok" for path in records)
+
+
+def test_the_smoke_run_logs_every_figure_and_its_numbers(smoke):
+    out, summary = smoke
+    events = list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert events
     assert (summary["mode"], summary["runner"], summary["jobs"]) == ("smoke", "inprocess", 1)
-    assert set(summary["timings_s"]) == {"fig1", "fig2", "fig3", "fig4", "fig5"}
-    for a in (0.7, 1.5):
-        assert summary["fig1"][str(a)]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 1, a))
-        assert summary["fig1"][str(a)]["transition"] == theory.transition_type(2, 1, a)
+    assert set(summary["estimate"]["sweeps_cpu_s"]) == set(PRESETS)
+    for a in ("0.7", "1.5"):  # Fig. 1: p = 2 at the paper's two a
+        assert summary["fig1"][a]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(2, 1, float(a)))
     assert summary["fig1"]["0.7"]["transition"] == "continuous"
     assert summary["fig1"]["1.5"]["transition"] == "discontinuous"
-    assert len(summary["fig2"]) == 4
-    for case in summary["fig2"]:
-        assert case["edge"] == pytest.approx(theory.edge(2, 1, case["a"], case["alpha"]))
-    curve = summary["fig3"]["theory"]["0.7"]
-    assert curve["p"] == [1, 2, 4] and curve["p_inf"] == pytest.approx(0.85)
-    assert curve["alpha_bbp"] == pytest.approx([theory.alpha_bbp(p, 1, 0.7) for p in (1, 2, 4)])
-    assert curve["type"] == [theory.transition_type(p, 1, 0.7) for p in (1, 2, 4)]
-    assert len(summary["fig3"]["finite_N"]) == 4  # a in (0.7, 1.5) x p in (1, 2), N=60
-    assert set(summary["fig4"]) == {"0.7", "1.5", "alpha0_vs_p"}
-    assert summary["fig4"]["0.7"]["N"] == [40, 80]
-    assert summary["fig5"]["errors"] == 0
+    # Fig. 2: the curves are the theory's, the switch is critical_a, the p -> inf limit.
+    curve = summary["fig2"]["curves"]["1"]
+    assert curve["a_switch"] == pytest.approx(theory.critical_a(1, 1))
+    a0, alpha0 = curve["a"][0], curve["alpha_bbp"][0]
+    assert alpha0 == pytest.approx(theory.alpha_bbp(1, 1, a0))
+    assert summary["fig6"]["p_star"] == 2
+    assert summary["fig2"]["insets"]["0.7"]["type"] == [theory.transition_type(p, 1, 0.7)
+                                                        for p in (1, 2)]
+    # Fig. 3: p = p* = 1, one continuous and one discontinuous a; phi from every eigenvector.
+    assert summary["fig3"]["0.5"]["transition"] == "continuous"
+    assert summary["fig3"]["2.0"]["transition"] == "discontinuous"
+    assert summary["fig3"]["2.0"]["N"] == [40, 80] and "alpha0" in summary["fig3"]["2.0"]
+    record = read_record(next((out / "runs" / "smoke" / "fig3_phi").rglob("record.json")))
+    assert record["metrics"]["best_overlap_scope"] == "all"
+    assert summary["fig8"]["sigmoid"]["a"] == 1.0 and summary["fig8"]["tanh"]["a"] == 50.0
+    assert summary["fig9"]["transition"] == "continuous" and summary["fig9"]["steps"] == 100
+    assert summary["fig10"]["alpha_bbp"] == pytest.approx(theory.alpha_bbp(1, 1, 2.0))
+    assert summary["extra_phase_diagram"]["errors"] == 0
 
-    # A second call resumes: every run is skipped, only the figures are redrawn.
+
+def test_a_second_smoke_call_skips_every_finished_run(smoke):
+    out, _ = smoke
+    records = list((out / "runs" / "smoke" / "fig1_overlap").rglob("record.json"))
     before = {p: p.stat().st_mtime_ns for p in records}
+    script = load_script("reproduce_figures")
     assert script.main(["--smoke", "--jobs", "1", "--out", str(out), "--only", "fig1"]) == 0
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())
+    summary = json.loads((out / "summary_smoke.json").read_text())
+    assert "fig10" in summary and "fig10" in summary["timings_s"]  # the others' numbers kept
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "1.5", "two"])
@@ -167,25 +272,33 @@ def test_reproduce_figures_refuses_a_bad_jobs_count(value, capsys):
     assert script.parse_args(["--jobs", "3"]).jobs == 3
 
 
+def test_the_slurm_launcher_makes_the_cli_runner():
+    script = load_script("reproduce_figures")
+    args = script.parse_args(["--launcher", "slurm", "--launcher-override",
+                              "hydra.launcher.partition=cpu"])
+    with InlineExecutor() as executor:
+        ctx = Context("full", "/tmp/unused", executor, None, launcher=args.launcher,
+                      launcher_overrides=tuple(args.launcher_override))
+    assert ctx.runner == "cli" and ctx.launcher_overrides == ("hydra.launcher.partition=cpu",)
+
+
 # ----------------------------------------------------------------------------- training figure
 
 
 def test_fig_training_quick_runs_through_the_job_runner(tmp_path, monkeypatch):
     # The quick path on a four-run grid with short descents.
-    grid = {"problem.p": [1], "problem.a": [0.7], "problem.alpha": [0.5, 3.0],
-            "train.init": ["random", "spectral"], "seed": [0]}
-    base = {**training.QUICK_BASE, "train": {**training.QUICK_BASE["train"], "steps": 200}}
-    monkeypatch.setattr(training, "QUICK_GRID", grid)
-    monkeypatch.setattr(training, "QUICK_BASE", base)
+    monkeypatch.setattr(extra_training_success, "QUICK_OVERRIDES", {
+        "problem.N": "30", "problem.p": "1", "problem.a": "0.7", "problem.alpha": "0.5,3.0",
+        "train.init": "random,spectral", "seed": "0", "train.steps": "200",
+        "logging.tensorboard": "false"})
     script = load_script("fig_training")
     runs, out = tmp_path / "runs", tmp_path / "figures"
     paths = script.main(["--quick", "--runs", str(runs), "--out", str(out)])
     assert paths == [out / "fig_training_quick.png", out / "fig_training_quick.pdf"]
     assert all(path.stat().st_size > 1000 for path in paths)
-    folder = runs / training.QUICK_NAME
+    folder = runs / extra_training_success.QUICK_NAME
     names = expected_names(folder)
-    assert len(names) == 4 and "problem.a=0.7,problem.alpha=3.0,problem.p=1,seed=0," \
-        "train.init=spectral" in names
+    assert len(names) == 4 and "problem.alpha=3.0,train.init=spectral" in names
     records = [folder / name / "record.json" for name in names]
     assert all(read_record(path)["status"] == "ok" for path in records)
     assert all(read_record(path)["config"]["train"]["steps"] == 200 for path in records)

@@ -3,9 +3,10 @@
 A preset's grid is read from its ``hydra.sweeper.params`` (command-line style overrides take
 precedence, as in a Hydra multirun). Two runners produce the same records:
 
-* ``cli``: ``python -m bbp_torch -m +experiment=<name>`` in a subprocess (the ``bbp`` command):
-  the very same sweep, with its resume, error records and progress lines, one BLAS thread per
-  job. Records go to ``<sweep dir>/<override_dirname>/record.json``.
+* ``cli``: ``python -m bbp_torch -m +experiment=<name>`` (``bbp``; ``bbp-train`` for a preset
+  that sets the ``train`` group) in a subprocess: the very same sweep, with its resume, error
+  records and progress lines, one BLAS thread per job, on the local launcher or handed to SLURM
+  (``hydra/launcher=slurm``). Records go to ``<sweep dir>/<override_dirname>/record.json``.
 * ``inprocess``: every grid point through the job runner (:func:`bbp_torch.jobs.run_job`) in a
   process pool. Much faster for many small runs (a Hydra job costs about half a second of
   composition on top of the run itself). Records go to ``<runs dir>/<name>/<key=value,...>/``,
@@ -33,24 +34,46 @@ from bbp_torch.config import CONFIG_DIR
 from bbp_torch.sweeps import duration, job_dirname, register_sweep
 
 PROJECT_ROOT = Path(CONFIG_DIR).parent  # where outputs/ lives
-# Seconds of one run on one core: a fixed cost plus the dense eigensolve, ~ (pN)^3.
-RUN_OVERHEAD_S = {"cli": 0.6, "inprocess": 0.05}
-EIGH_S_PER_DIM3 = 1.5e-10
+# CPU seconds of one run on one core (n = pN, M samples), measured with process_time on a
+# shared 2-core x86 machine, one thread (docs/figures.md, "Solver per point"):
+RUN_OVERHEAD_S = {"cli": 0.6, "inprocess": 0.05}  # a Hydra job composes its config (~0.5 s)
+DENSE_S_PER_DIM3 = 1.3e-10  # bottom pairs of H (LAPACK syevr subset): 1.0 s at n=2000
+ALL_VECTORS_FACTOR = 1.8  # every eigenvector: 2.3-2.7 s against 1.5 s at n=2000 (p=1)
+BUILD_S_PER_SAMPLE_DIM2 = 3e-11  # building H, ~ M n^2: 2.0 s of 11 at N=2000, p=2, M=6000
+ITERATIVE_S_PER_SAMPLE_DIM = 2.5e-7  # block Lanczos, ~500 products of ~M n: 6 s at n=4000, M=6000
+ITERATIVE_OVERHEAD_S = 0.3
+# One descent step reads X twice (~M n), plus a cost per step and per coordinate: 0.23 / 0.87 /
+# 1.9 / 3.8 ms a step at (N, M) = (250, 250) / (1000, 1000) / (1000, 4000) / (2000, 4000).
+GD_S_PER_SAMPLE_DIM = {"float64": 1.2e-9, "float32": 3.5e-10}
+GD_STEP_OVERHEAD_S = 1e-4
+GD_STEP_S_PER_DIM = 3e-7
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Config keys that identify a run in a figure table.
 RUN_KEYS = ("problem.N", "problem.p", "problem.p_star", "problem.a", "problem.alpha", "seed",
-            "hessian.kind")
+            "hessian.kind", "problem.activation")
+KINDS = {"bbp": ("config", "bbp_torch"), "bbp-train": ("train", "bbp_torch.cli.train")}
 
 
 # ----------------------------------------------------------------------------- preset grids
 
 
+def preset_kind(name: str) -> str:
+    """``bbp-train`` for a preset that sets the ``train`` group, else ``bbp`` (the rule of the
+    commands' ``--help``)."""
+    from omegaconf import OmegaConf
+
+    preset = OmegaConf.load(Path(CONFIG_DIR) / "experiment" / f"{name}.yaml")
+    return "bbp-train" if "train" in preset else "bbp"
+
+
 def preset_grid(name: str, overrides: dict[str, str] | None = None,
-                config_name: str = "config") -> tuple[dict, dict]:
+                config_name: str | None = None) -> tuple[dict, dict]:
     """``(base, swept)`` of preset ``name``: the composed config (no ``hydra`` key) and the
     swept keys with their values, ``overrides`` (key -> override string) taking precedence.
-    ``config_name``: ``config`` for ``bbp`` presets, ``train`` for ``bbp-train`` ones.
+    ``config_name``: ``config`` for ``bbp`` presets, ``train`` for ``bbp-train`` ones (default:
+    from :func:`preset_kind`).
     """
+    config_name = config_name or KINDS[preset_kind(name)][0]
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -111,10 +134,33 @@ def grid_points(base: dict, swept: dict) -> list[tuple[str, dict]]:
     return points
 
 
-def run_seconds(cfg: dict, runner: str) -> float:
-    """Rough single-core seconds of one run (calibrated on a 2-core x86 machine)."""
-    dim = _get(cfg, "problem.p") * _get(cfg, "problem.N")
-    return RUN_OVERHEAD_S[runner] + EIGH_S_PER_DIM3 * dim**3
+def point_cost(cfg: dict, runner: str, kind: str = "bbp") -> tuple[str, float]:
+    """``(solver, seconds)`` of one run: the solver that the config rules pick for it
+    (:func:`bbp_torch.config.solver_for`: ``dense``, or ``iterative`` above
+    ``solver.auto_max_dim`` with ``solver.name=auto``) and its rough single-core CPU seconds
+    (the constants above); a ``bbp-train`` run has two solves (first and last step) and the
+    descent. The preset's values are trusted here (no validation: it costs ~10 ms a point)."""
+    from bbp_torch.config import solver_for
+    from bbp_torch.model import n_samples
+
+    pr, sv = cfg["problem"], cfg["solver"]
+    n, M = pr["p"] * pr["N"], n_samples(pr["N"], pr["alpha"])
+    solver = solver_for(sv["name"], n, sv["auto_max_dim"])
+    if solver == "dense":
+        factor = ALL_VECTORS_FACTOR if sv["all_vectors"] else 1.0
+        solve = DENSE_S_PER_DIM3 * n**3 * factor + BUILD_S_PER_SAMPLE_DIM2 * M * n**2
+    else:
+        solve = ITERATIVE_OVERHEAD_S + ITERATIVE_S_PER_SAMPLE_DIM * M * n
+    if kind != "bbp-train":
+        return solver, RUN_OVERHEAD_S[runner] + solve
+    step = GD_S_PER_SAMPLE_DIM[cfg["dtype"]] * M * n + GD_STEP_OVERHEAD_S + GD_STEP_S_PER_DIM * n
+    steps = cfg["train"]["steps"] * step  # every step: a run that recovers stops earlier
+    return solver, RUN_OVERHEAD_S[runner] + 2 * solve + steps
+
+
+def run_seconds(cfg: dict, runner: str, kind: str = "bbp") -> float:
+    """Rough single-core CPU seconds of one run (:func:`point_cost`)."""
+    return point_cost(cfg, runner, kind)[1]
 
 
 def filter_to_grid(table, base: dict, swept: dict):
@@ -206,7 +252,7 @@ def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path,
     register_sweep(folder, [dirname for dirname, _ in points],
                    [f"+experiment={name}"] if overrides is None else overrides)
     # Longest runs first, so that the pool is not left waiting for one big run at the end.
-    points.sort(key=lambda item: -run_seconds(item[1], "inprocess"))
+    points.sort(key=lambda item: -run_seconds(item[1], "inprocess", kind))
     tasks = [(cfg, str(folder / dirname), kind) for dirname, cfg in points]
     start = time.time()
     counts = {"ok": 0, "skipped": 0, "error": 0, "unconverged": 0, "busy": 0}
@@ -223,17 +269,31 @@ def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path,
     return folder
 
 
-def sweep_command(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int) -> list[str]:
-    """The ``bbp -m +experiment=<name>`` command line of the cli runner."""
-    return [sys.executable, "-m", "bbp_torch", "-m", f"+experiment={name}",
-            f"hydra.sweep.dir={sweep_dir}", f"hydra.launcher.n_jobs={jobs}",
-            *(f"{key}={value}" for key, value in (overrides or {}).items())]
+def sweep_command(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int,
+                  kind: str = "bbp", launcher: str = "local",
+                  launcher_overrides: tuple[str, ...] = ()) -> list[str]:
+    """The ``bbp -m +experiment=<name>`` (or ``bbp-train``) command line of the cli runner.
+
+    ``launcher="local"``: ``jobs`` parallel jobs on this machine; ``"slurm"``: the sweep is
+    handed to the SLURM launcher (one job per run; ``launcher_overrides`` such as
+    ``hydra.launcher.partition=cpu`` follow it).
+    """
+    cmd = [sys.executable, "-m", KINDS[kind][1], "-m", f"+experiment={name}",
+           f"hydra.sweep.dir={sweep_dir}"]
+    if launcher == "slurm":
+        cmd += ["hydra/launcher=slurm", *launcher_overrides]
+    else:
+        cmd += [f"hydra.launcher.n_jobs={jobs}", *launcher_overrides]
+    return cmd + [f"{key}={value}" for key, value in (overrides or {}).items()]
 
 
-def run_cli(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int) -> Path:
-    """Run the preset as a Hydra multirun in a subprocess (one BLAS thread per job)."""
+def run_cli(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int,
+            kind: str = "bbp", launcher: str = "local",
+            launcher_overrides: tuple[str, ...] = ()) -> Path:
+    """Run the preset as a Hydra multirun in a subprocess (one BLAS thread per job); returns
+    when the sweep has finished (with SLURM: when its jobs have)."""
     env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
-    cmd = sweep_command(name, overrides, sweep_dir, jobs)
+    cmd = sweep_command(name, overrides, sweep_dir, jobs, kind, launcher, launcher_overrides)
     print("+ " + " ".join(cmd[1:]), flush=True)
     proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
     if proc.returncode != 0:
@@ -297,3 +357,55 @@ def overlap_curve_task(args: tuple) -> np.ndarray:
 
     p, p_star, a, alphas = args
     return np.array([theory.overlap(p, p_star, a, x) for x in alphas])
+
+
+def alpha_bbp_curve_task(args: tuple) -> list[tuple[float, str]]:
+    """``[(alpha_BBP, type), ...]`` of :func:`threshold_task` along ``a_values`` for
+    ``(p, p*, a_values)``: one task per curve, so that a worker reuses its theory caches."""
+    p, p_star, a_values = args
+    return [threshold_task((p, p_star, a)) for a in a_values]
+
+
+def type_switch_task(args: tuple) -> dict:
+    """``{"a_switch", "alpha_switch"}`` for ``(p, p*)``: the a where the transition changes type
+    (:func:`bbp_torch.theory.critical_a`) and alpha_BBP there; Nones when it never does or the
+    theory fails."""
+    from bbp_torch import theory
+
+    p, p_star = args
+    try:
+        a_switch = theory.critical_a(p, p_star)
+        if a_switch is not None:
+            return {"a_switch": float(a_switch),
+                    "alpha_switch": float(theory.alpha_bbp(p, p_star, a_switch))}
+    except Exception:  # a theory failure loses the marker, not the figure
+        pass
+    return {"a_switch": None, "alpha_switch": None}
+
+
+def alpha_bbp_minimum_task(args: tuple) -> dict:
+    """Where alpha_BBP(a) is smallest at fixed ``(p, p*)``, and where the type switches.
+
+    ``args = (p, p*, lo, hi, xatol)``: bounded minimisation in ``log a`` over ``[lo, hi]`` (a
+    bracket around the grid minimum) to ``xatol`` in ``log a``; ``xatol=None``: no
+    minimisation, the middle of the bracket (the grid minimum) is taken. Returns ``{"a_min",
+    "alpha_min"}`` (NaNs when the theory fails) and the keys of :func:`type_switch_task`.
+    """
+    from scipy.optimize import minimize_scalar
+
+    from bbp_torch import theory
+
+    p, p_star, lo, hi, xatol = args
+    out = {"a_min": math.nan, "alpha_min": math.nan}
+    try:
+        if xatol is None:
+            a_min = math.sqrt(lo * hi)
+            out["a_min"], out["alpha_min"] = a_min, float(theory.alpha_bbp(p, p_star, a_min))
+        else:
+            res = minimize_scalar(lambda x: theory.alpha_bbp(p, p_star, math.exp(x)),
+                                  bounds=(math.log(lo), math.log(hi)), method="bounded",
+                                  options={"xatol": xatol})
+            out["a_min"], out["alpha_min"] = float(math.exp(res.x)), float(res.fun)
+    except Exception:  # a theory failure loses the marker, not the figure
+        pass
+    return {**out, **type_switch_task((p, p_star))}

@@ -1,8 +1,8 @@
-"""Figure 5: the type of the BBP transition in the (a, p) plane (theory at N = infinity).
+"""Extra figure: the type of the BBP transition in the (a, p) plane (theory at N = infinity).
 
 Blue: continuous (square-root edge, the overlap grows from 0); orange: discontinuous (smooth
-edge, the overlap jumps). p = infinity is the last row; markers at p = 2 show the two cases of
-figures 1, 2 and 4.
+edge, the overlap jumps). p = infinity is the last row; markers show the cases of Fig. 1
+(p = 2) and of Figs. 3, 9 and 10 (p = 1).
 """
 
 from __future__ import annotations
@@ -12,21 +12,21 @@ import math
 import numpy as np
 
 from bbp_torch import plots, theory
-from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context
+from bbp_torch.figures.common import A1_CONT, A1_DISC, A_CONT, A_DISC, P_STAR, Context
 from bbp_torch.figures.runs import threshold_task
 
-NAME = "fig5_phase_diagram"
-SWEEPS = ()
+NAME = "extra_phase_diagram"
+PRESETS = ()
 
 
 def draw(ctx: Context) -> dict:
-    """Draw figure 5; returns ``{"boundary_a_by_p": {p: a}, "errors": theory failures}``."""
+    """Draw the phase diagram; returns ``{"boundary_a_by_p": {p: a}, "errors": failures}``."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     s = ctx.settings
-    ps = list(s["fig5_p"]) + [math.inf]
-    a_values = np.asarray(s["fig5_a"], dtype=float)
+    ps = list(s["phase_p"]) + [math.inf]
+    a_values = np.asarray(s["phase_a"], dtype=float)
     results = ctx.map(threshold_task, [(p, P_STAR, a) for p in ps for a in a_values])
     code = {"continuous": 1.0, "discontinuous": 0.0}
     grid = np.array([code.get(kind, np.nan) for _, kind in results]).reshape(len(ps), -1)
@@ -48,18 +48,19 @@ def draw(ctx: Context) -> dict:
         disc = a_values[grid[i] == 0.0]
         if len(cont) and len(disc) and cont.max() < disc.min():
             boundary[str(p)] = float((cont.max() + disc.min()) / 2)
-    row2 = ps.index(2) if 2 in ps else None
     handles = [Patch(color=cmap(1.0), label="continuous (square-root edge)"),
                Patch(color=cmap(0.0), label="discontinuous (smooth edge, overlap jumps)")]
-    if row2 is not None:
-        for a, marker in ((A_CONT, "*"), (A_DISC, "P")):
-            handles.append(ax.plot([a], [row2], marker, ms=13, color="k", ls="none",
-                                   label=f"p=2, a={a}: {theory.transition_type(2, P_STAR, a)}"
-                                   )[0])
+    cases = ((2, A_CONT, "*", "Fig. 1"), (2, A_DISC, "P", "Fig. 1"),
+             (1, A1_CONT, "*", "Figs. 3, 9"), (1, A1_DISC, "P", "Figs. 3, 10"))
+    for p, a, marker, where in cases:
+        if p in ps and a_values[0] <= a <= a_values[-1]:
+            kind = theory.transition_type(p, P_STAR, a)
+            handles.append(ax.plot([a], [ps.index(p)], marker, ms=11, color="k", ls="none",
+                                   label=f"p={p}, a={a}: {kind} ({where})")[0])
     ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.9, markerscale=0.6)
     ax.set_xlabel("loss constant $a$")
     ax.set_ylabel("student width $p$")
-    ax.set_title(f"Fig. 5  Type of the BBP transition in the (a, p) plane (p*={P_STAR}, "
+    ax.set_title(f"Type of the BBP transition in the (a, p) plane (p*={P_STAR}, "
                  r"theory at $N=\infty$)", fontsize=9)
     fig.tight_layout()
     ctx.saver.save(fig, NAME)

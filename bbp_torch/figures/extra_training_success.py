@@ -1,11 +1,13 @@
-"""The training figure: success probability of gradient descent vs alpha (issue 6).
+"""Extra figure: success probability of gradient descent vs alpha (issue 6; not one of the
+paper's).
 
 One panel per (a, p): the fraction of seeds whose final generalization error is below
 ``train.gen_tol`` (binomial error bars) from the random start and from the spectral warm start,
 the mean teacher overlap ``m`` of the bottom Hessian eigenvector at the random initialization
 (grey), and the N = infinity ``alpha_BBP`` at initialization (dashed; from the records, else
-from :func:`bbp_torch.theory.threshold`). The data are ``bbp-train`` records: the
-``train_success`` preset's sweep, or the small grid below (:func:`run_quick`).
+from :func:`bbp_torch.theory.threshold`). The data are the ``bbp-train`` records of preset
+``train_success`` (:func:`draw`, in every mode of ``reproduce_figures.py``), or of the quick
+grid that ``scripts/fig_training.py --quick`` runs itself (:func:`run_quick`).
 """
 
 from __future__ import annotations
@@ -15,26 +17,37 @@ from pathlib import Path
 import numpy as np
 
 from bbp_torch import plots, theory
-from bbp_torch.figures.runs import InlineExecutor, run_inprocess
+from bbp_torch.figures.common import MODES, Context
+from bbp_torch.figures.runs import InlineExecutor, preset_grid, run_inprocess
 
-# The quick grid: 108 bbp-train runs of N = 50 (one or two minutes on one core).
+NAME = "extra_training_success"
+PRESETS = ("train_success",)
 QUICK_NAME = "fig_training_quick"
-QUICK_BASE = {"problem": {"N": 50, "p_star": 1}, "device": "cpu", "threads": 1,
-              "logging": {"tensorboard": False},
-              "train": {"method": "spherical_gd", "lr": 0.1, "steps": 1500, "track_every": 100,
-                        "hessian_every": 0, "n_test": 2000}}
-QUICK_GRID = {"problem.p": [1, 2, 4], "problem.a": [0.7],
-              "problem.alpha": [0.5, 1.0, 2.0, 3.0, 4.0, 6.0],
-              "train.init": ["random", "spectral"], "seed": [0, 1, 2]}
+QUICK_OVERRIDES = MODES["quick"]["overrides"]["train_success"]  # 108 runs of N = 50
+
+
+def draw(ctx: Context) -> dict:
+    """Draw the figure from preset ``train_success``'s records; returns ``{"runs", "success"}``
+    (the success fraction per p, a, start and alpha)."""
+    table = ctx.table(PRESETS[0])
+    if not len(table):
+        fig, axes = plots.figure(1, 1)
+        axes[0, 0].set_title("no records of preset train_success", fontsize=8)
+        ctx.saver.save(fig, NAME)
+        return {"runs": 0, "success": []}
+    draw_table(table, ctx.saver, NAME)
+    stats = success_table(table)
+    return {"runs": len(table), "success": stats.to_dict(orient="records")}
 
 
 def run_quick(runs_root: str | Path) -> Path:
-    """Run the quick grid (``QUICK_BASE`` x ``QUICK_GRID``) in this process through the job
+    """Run preset ``train_success`` with ``QUICK_OVERRIDES`` in this process through the job
     runner into ``runs_root/fig_training_quick`` (registered as a sweep; finished runs are
     skipped); returns that folder."""
-    overrides = [f"{key}={','.join(map(str, values))}" for key, values in QUICK_GRID.items()]
+    base, swept = preset_grid(PRESETS[0], QUICK_OVERRIDES)
+    overrides = [f"+experiment={PRESETS[0]}", *(f"{k}={v}" for k, v in QUICK_OVERRIDES.items())]
     with InlineExecutor() as executor:
-        return run_inprocess(executor, QUICK_NAME, QUICK_BASE, QUICK_GRID, Path(runs_root),
+        return run_inprocess(executor, QUICK_NAME, base, swept, Path(runs_root),
                              kind="bbp-train", overrides=overrides)
 
 
@@ -50,7 +63,7 @@ def success_table(table):
     return out
 
 
-def draw(table, saver: plots.FigureSaver, name: str) -> list[Path]:
+def draw_table(table, saver: plots.FigureSaver, name: str) -> list[Path]:
     """Draw the figure of the training records ``table`` as ``name``; returns the files."""
     stats = success_table(table)
     ps = sorted(stats["config.problem.p"].unique())

@@ -1,4 +1,4 @@
-"""Figure 2: the Hessian spectrum below and above alpha_BBP.
+"""Extra figure: the Hessian spectrum below and above alpha_BBP (not one of the paper's).
 
 No sweep: full spectra of the dense Euclidean Hessian through the API, pooled over seeds, for
 p = 2, p* = 1, a = 0.7 and 1.5, each at 0.75 and 2 alpha_BBP. Top row: the histogram against
@@ -14,15 +14,15 @@ from bbp_torch import plots, theory
 from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P
 from bbp_torch.figures.runs import density_task, spectrum_task
 
-NAME = "fig2_spectrum"
-SWEEPS = ()
+NAME = "extra_spectrum"
+PRESETS = ()
 
 
 def draw(ctx: Context) -> dict:
-    """Draw figure 2; returns one ``{"a", "alpha", "edge", "outlier", "lambda_min_mean"}`` per
-    column for the summary."""
+    """Draw the spectrum figure; returns one ``{"a", "alpha", "edge", "outlier",
+    "lambda_min_mean"}`` per column for the summary."""
     s = ctx.settings
-    N, seeds = s["fig2_N"], s["fig2_seeds"]
+    N, seeds = s["spectrum_N"], s["spectrum_seeds"]
     n_main, n_zoom = s["density_points"]
     cases = []
     for a in (A_CONT, A_DISC):
@@ -85,7 +85,7 @@ def draw(ctx: Context) -> dict:
                                loc="upper right", fontsize=6)
         info.append({"a": a, "alpha": alpha, "edge": edge, "outlier": outlier,
                      "lambda_min_mean": float(np.mean([np.min(v) for v in per_seed]))})
-    fig.suptitle(f"Fig. 2  Hessian spectrum below and above the BBP transition "
+    fig.suptitle(f"Hessian spectrum below and above the BBP transition "
                  f"({plots.params_text(p=P, p_star=P_STAR, N=N)})", fontsize=10)
     handles, labels = axes[1, -1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)

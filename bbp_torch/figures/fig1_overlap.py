@@ -1,7 +1,7 @@
-"""Figure 1: overlap m of the bottom Hessian eigenvector with the teacher vs alpha.
+"""Fig. 1: overlap m of the bottom Hessian eigenvector with the teacher vs alpha.
 
-Mean ± standard error over seeds at several N (the ``fig1`` preset), p = 2, p* = 1, a = 0.7
-(continuous) and 1.5 (discontinuous), with the N = infinity theory curve and alpha_BBP.
+Mean ± standard error over seeds at several N (preset ``fig1_overlap``), p = 2, p* = 1,
+a = 0.7 (continuous) and 1.5 (discontinuous), with the N = infinity theory curve and alpha_BBP.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P
 from bbp_torch.figures.runs import overlap_curve_task
 
 NAME = "fig1_overlap"
-SWEEPS = ("fig1",)  # the presets it reads (keys of MODES[mode]["presets"])
+PRESETS = ("fig1_overlap",)
 
 
 def curve(avg, mask, column: str = "mean"):
@@ -24,15 +24,16 @@ def curve(avg, mask, column: str = "mean"):
 
 
 def draw(ctx: Context) -> dict:
-    """Draw figure 1; returns ``{a: {"alpha_bbp", "transition"}}`` for the summary."""
-    table = ctx.table("fig1")
+    """Draw Fig. 1; returns ``{a: {"alpha_bbp", "transition"}}`` for the summary."""
+    table = ctx.table("fig1_overlap")
     keys = ["config.problem.a", "config.problem.N", "config.problem.alpha"]
     avg = seed_average(table, keys) if len(table) else None
     alpha_max = float(table["config.problem.alpha"].max()) if len(table) else 3.0
     grids = []
     for a in (A_CONT, A_DISC):
         a_bbp = theory.alpha_bbp(P, P_STAR, a)
-        grid = np.union1d(np.linspace(0.05, alpha_max, 120), [a_bbp, a_bbp * (1 + 1e-6)])
+        grid = np.union1d(np.linspace(0.05, alpha_max, ctx.settings["curve_points"]),
+                          [a_bbp, a_bbp * (1 + 1e-6)])
         grids.append((a, a_bbp, grid))
     curves = ctx.map(overlap_curve_task, [(P, P_STAR, a, grid) for a, _, grid in grids])
     fig, axes = plots.figure(1, 2, width=5.4, height=4.0)
@@ -56,7 +57,7 @@ def draw(ctx: Context) -> dict:
         ax.set_ylim(0, 1)
         ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=a)}: {kind}\n"
                      f"mean ± s.e. over {seeds} seeds", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
+        plots.legend(ax, fontsize=7, loc="upper left")
         info[str(a)] = {"alpha_bbp": a_bbp, "transition": kind}
     fig.suptitle("Fig. 1  Overlap of the bottom Hessian eigenvector with the teacher",
                  fontsize=10)

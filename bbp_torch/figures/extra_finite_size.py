@@ -1,0 +1,80 @@
+"""Extra figure: finite-size effects on where the overlap switches on (not one of the paper's).
+
+p = 2, p* = 1; a = 0.7 (continuous) and a = 1.5 (discontinuous): the crossing (mean m reaches
+0.3) and alpha_0 estimates against N^(-2/3) (continuous) or 1/log N (discontinuous), from the
+presets ``fig1_overlap`` and ``extra_finite_size`` pooled, with weighted linear extrapolations
+and the estimators' own N = infinity values. (alpha_0 vs p is Fig. 4.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bbp_torch import plots, theory
+from bbp_torch.estimators import ALPHA0_WINDOW, CROSSING_LEVEL, extrapolate
+from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P, estimates
+from bbp_torch.figures.runs import RUN_KEYS, estimator_limits_task
+
+NAME = "extra_finite_size"
+PRESETS = ("fig1_overlap", "extra_finite_size")
+
+
+def draw(ctx: Context) -> dict:
+    """Draw the finite-size figure; returns ``{a: extrapolations}``."""
+    s = ctx.settings
+    # Both presets' records, one run per config.
+    table = pd.concat([ctx.table(name) for name in PRESETS], ignore_index=True)
+    if len(table):
+        table = table.drop_duplicates(subset=[f"config.{k}" for k in RUN_KEYS])
+    fig, axes = plots.figure(1, 2, width=5.0, height=5.4)
+    info = {}
+    limits = ctx.map(estimator_limits_task, [(P, P_STAR, a, CROSSING_LEVEL, ALPHA0_WINDOW)
+                                             for a in (A_CONT, A_DISC)])
+    for ax, a, (cross_inf, alpha0_inf) in zip(axes[0], (A_CONT, A_DISC), limits,
+                                               strict=True):
+        kind = theory.transition_type(P, P_STAR, a)
+        a_bbp = theory.alpha_bbp(P, P_STAR, a)
+        if kind == "continuous":
+            scale, xlabel = (lambda n: n ** (-2 / 3)), r"$N^{-2/3}$"
+        else:
+            scale, xlabel = (lambda n: 1 / np.log(n)), r"$1/\log N$"
+        sizes = sorted(table[np.isclose(table["config.problem.a"], a)]["config.problem.N"]
+                       .unique()) if len(table) else []
+        rows = [estimates(table, {"config.problem.a": a, "config.problem.N": n}, s["n_boot"])
+                for n in sizes]
+        x = np.array([scale(n) for n in sizes], dtype=float)
+        entry = {"N": [int(n) for n in sizes], "alpha_bbp": a_bbp, "transition": kind}
+        for name, label, inf, color in (
+                ("crossing", f"mean m reaches {CROSSING_LEVEL}", cross_inf, "C0"),
+                ("alpha0", r"$\alpha_0$: zero of the $m^2$ fit", alpha0_inf, "C1")):
+            y = np.array([r[name] for r in rows], dtype=float)
+            err = np.array([r[f"{name}_err"] for r in rows], dtype=float)
+            ax.errorbar(x, y, yerr=err, fmt="o", color=color, capsize=2, label=label)
+            for xi, yi, n in zip(x, y, sizes, strict=True):
+                if np.isfinite(yi):
+                    ax.annotate(f"{n}", (xi, yi), fontsize=6, xytext=(3, 3),
+                                textcoords="offset points")
+            y_inf, slope = extrapolate(x, y, err)
+            if np.isfinite(y_inf):
+                xs = np.linspace(0, x.max(), 20)
+                ax.plot(xs, y_inf + slope * xs, color=color, lw=1.0, ls="--",
+                        label=f"linear extrapolation: {y_inf:.3f}")
+            ax.plot([0], [inf], "*", ms=11, color=color, mec="k",
+                    label=rf"same estimator at $N=\infty$: {inf:.3f}")
+            entry[name] = y.tolist()
+            entry[f"{name}_err"] = err.tolist()
+            entry[f"{name}_extrapolated"] = y_inf
+            entry[f"{name}_theory"] = inf
+        ax.axhline(a_bbp, color="k", ls=":", lw=1.0, label=rf"$\alpha_{{BBP}}={a_bbp:.3f}$")
+        ax.set_xlim(left=-0.04 * (x.max() if len(x) else 1.0))  # the N = infinity stars show
+        ax.set_ylim(0, 2 * a_bbp)
+        ax.set_xlabel(xlabel + " (numbers: N)")
+        ax.set_ylabel(r"onset $\alpha$")
+        ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=a)}: {kind}", fontsize=9)
+        plots.legend(ax, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+        info[str(a)] = entry
+    fig.suptitle("Finite-size effects: where the overlap switches on as N grows", fontsize=10)
+    fig.tight_layout()
+    ctx.saver.save(fig, NAME)
+    return info

@@ -1,0 +1,22 @@
+"""Fig. 6: Fig. 2 for a wider teacher, p* = 2 (theory at N = infinity, finite-N alpha_0).
+
+alpha_BBP vs a for several p with the p -> infinity line p*(a+1)/2 = a + 1, the minimum of each
+curve and the a where its type switches; right, alpha_BBP vs p at three a with the finite-N
+alpha_0 of preset ``fig6_alpha0_pstar2`` (drawn by
+:func:`bbp_torch.figures.fig2_alpha_bbp_vs_a.draw_alpha_bbp_vs_a`).
+"""
+
+from __future__ import annotations
+
+from bbp_torch.figures.common import Context
+from bbp_torch.figures.fig2_alpha_bbp_vs_a import draw_alpha_bbp_vs_a
+
+NAME = "fig6_alpha_bbp_vs_a_pstar2"
+PRESETS = ("fig6_alpha0_pstar2",)
+A_RANGE = (0.05, 5.0)  # p = 1 switches type at a_c = 2.17 when p* = 2
+
+
+def draw(ctx: Context) -> dict:
+    """Draw Fig. 6; returns what :func:`draw_alpha_bbp_vs_a` returns."""
+    return draw_alpha_bbp_vs_a(ctx, p_star=2, preset=PRESETS[0], name=NAME, a_range=A_RANGE,
+                               number="6")
