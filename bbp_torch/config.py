@@ -259,7 +259,8 @@ FIELDS: dict[str, FieldSpec] = {
     "solver.chunk_size": FieldSpec("samples per chunk of the matrix-free product; null = "
                                    "cache-sized", _int_range(1),
                                    "Set solver.chunk_size=4096, say, or null."),
-    "solver.block_size": FieldSpec("iterative: vectors per block; null = 4 on CPU, 16 on GPU",
+    "solver.block_size": FieldSpec("iterative: vectors per block; null = max(4, 16 // p) on "
+                                   "CPU, 16 on GPU",
                                    _int_range(1, 4096), "Set solver.block_size=4, or null."),
     "solver.basis_size": FieldSpec("iterative: basis before a restart; null = max(3k, k + 320)",
                                    _int_range(2), "Set solver.basis_size=400, or null."),
@@ -375,34 +376,40 @@ def solver_for(name: str, dim: int, auto_max_dim: int) -> str:
     return "dense" if dim <= auto_max_dim else "iterative"
 
 
-def default_block_size(device_type: str) -> int:
-    """Vectors per Lanczos block: 4 on the CPU, 16 on a GPU.
+def default_block_size(device_type: str, p: int = 4) -> int:
+    """Vectors per Lanczos block: on the CPU enough that a product applies ``X`` to about 16
+    columns (``block * p``; at least 4 vectors), on a GPU 16.
 
-    On two CPU cores at N=16000, p=4 (X in float32, products in float64) one operator call cost
-    0.60 / 0.79 / 1.18 / 2.05 s for 1 / 2 / 4 / 8 vectors, while at N=4000 the bottom 8 pairs
-    took 566 / 339 / 251 / 207 (b=6) block steps: 2 and 4 are within 15% of each other and 4
-    holds small exact multiplets. On a GPU a pass is cheap and the per-step overhead
-    dominates, so wider blocks pay.
+    On two CPU cores one float64 product pass over ``X`` with 16 columns ran at 45-70 GFLOP/s
+    against 14-25 with 4 (memory bound), so p = 2 takes 8 vectors: at N = 4000, p = 2 the
+    bottom 8 pairs needed 245 block steps of 8 against 336 of 4, at a step about 1.2x the cost.
+    At p = 4 four vectors already fill 16 columns; wider blocks need many more vectors (N = 2000:
+    900 with 4, 1432 with 8). On a GPU a pass is cheap and the per-step overhead dominates, so
+    wider blocks pay.
     """
-    return 4 if device_type == "cpu" else 16
+    if device_type != "cpu":
+        return 16
+    return max(4, 16 // max(1, p))
 
 
 def solver_block_size(block_size: int | None, device_type: str, kind: str = "euclidean",
                       p: int = 1) -> int:
-    """The block size of the Lanczos iteration: ``block_size`` or the device default, and for
-    the spherical Hessian at least ``p`` (its ``p`` radial directions are exact null vectors
-    and a block must hold all of them)."""
+    """The block size of the Lanczos iteration: ``block_size`` or the device default for ``p``
+    units, and for the spherical Hessian at least ``p`` (its ``p`` radial directions are exact
+    null vectors and a block must hold all of them)."""
     if block_size is not None:
         return block_size
-    b = default_block_size(device_type)
+    b = default_block_size(device_type, p)
     return max(b, p) if kind == "spherical" else b
 
 
 def default_basis_size(k: int, block_size: int, n: int | None = None) -> int:
     """Largest basis before a thick restart: ``max(3k, k + 2 block, k + 320)``, at most ``n/2``.
 
-    A larger basis restarts less often (fewer passes over ``X``); 320 vectors of size ``pN``
-    are small next to ``X`` (``pN = 64000``: 160 MB).
+    A larger basis restarts less often but every step reads it twice (reorthogonalisation) and
+    diagonalises a larger projected matrix: at pN = 8000 a basis of 800 saved 8% of the
+    products and was slower than 328; at N = 16000, p = 4 one of 1000 saved 7.5% of the
+    products (1668 against 1804) while its ``eigh`` solves cost more than the products saved.
     """
     m = max(3 * k, k + 2 * block_size, k + 320)
     return m if n is None else max(k + 2 * block_size, min(m, n // 2))
@@ -473,14 +480,17 @@ def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str, k: 
     """Peak memory of the matrix-free path: ``X``, the Lanczos basis and work blocks.
 
     ``X`` is ``M N`` numbers in ``data_dtype``; the block Lanczos basis ``basis + block``
-    vectors of size ``pN``, plus about ``6 block + 2 k`` work and result vectors; a
-    reorthogonalised SLQ run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X``
-    (at most 256 MiB) when ``data_dtype`` differs from ``dtype``.
+    vectors of size ``pN`` (a thick restart rotates it in place), plus about ``7 block + 3 k``
+    work and result vectors (the residual check applies the operator to the ``k`` pairs); the
+    product's per-sample intermediates, at most ``3 M p block`` numbers; a reorthogonalised SLQ
+    run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X`` (at most 256 MiB)
+    when ``data_dtype`` differs from ``dtype``.
     """
     n = p * N
-    vectors = basis_size + 7 * block_size + 2 * k + slq_steps * slq_probes
-    cast = 256 * 2**20 if data_dtype != dtype else 0
-    return (M * N * BYTES[data_dtype] + vectors * n * BYTES[dtype] + cast) / 1e9
+    vectors = basis_size + 7 * block_size + 3 * k + slq_steps * slq_probes
+    per_sample = 3 * M * p * block_size
+    cast = min(256 * 2**20, M * N * BYTES[dtype]) if data_dtype != dtype else 0
+    return (M * N * BYTES[data_dtype] + (vectors * n + per_sample) * BYTES[dtype] + cast) / 1e9
 
 
 # ============================================================================ validation

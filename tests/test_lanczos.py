@@ -63,6 +63,8 @@ HESSIAN_CASES = [  # (N, p, p_star, alpha, a, kind)
     (150, 2, 1, 0.8, 0.7, "euclidean"),  # below
     (150, 2, 1, 4.0, 0.7, "euclidean"),  # above, 2-fold outlier
     (100, 3, 2, 5.0, 1.5, "euclidean"),  # 6-fold degenerate outlier multiplet
+    (100, 4, 2, 6.0, 1.5, "euclidean"),  # 8-fold multiplet, k = 10 (block 4 < multiplet)
+    (120, 2, 2, 3.0, 0.4, "euclidean"),  # small a: a 4-fold multiplet near the edge
     (150, 2, 1, 4.0, 0.7, "spherical"),  # radial null directions in the spectrum
 ]
 
@@ -87,6 +89,52 @@ def test_iterative_equals_dense_on_hessians(N, p, p_star, alpha, a, kind, device
     assert float(it.residuals.max()) <= 1e-9 * it.info["scale"]
     assert it.iterations > 0 and it.info["n_products"] > k
     assert len(it.residuals) == k
+
+
+def test_restarts_and_sparse_ritz_solves_agree_with_dense():
+    """A small basis (many thick restarts, each rotating the basis in place) and Rayleigh-Ritz
+    solves only every few steps: the same pairs as dense eigh, an orthonormal result, and the
+    reported residual estimates close to the true residuals."""
+    problem = make_problem(150, 2, 1, 4.0, 0.7, seed=5)
+    op = HessianOperator(problem)
+    dense = bottom_eigenpairs(op, SolverConfig(name="dense", k=8, full_spectrum=False))
+    r = block_lanczos(op, 8, block_size=4, basis_size=40, tol=1e-10, max_iter=3000)
+    assert r.converged and r.restarts >= 5
+    assert r.info["ritz_solves"] < r.iterations  # the projected matrix is not solved every step
+    scale = float(dense.values.abs().max())
+    assert float((r.values - dense.values).abs().max()) <= 1e-9 * scale
+    V = r.vectors
+    assert torch.allclose(V.T @ V, torch.eye(8, dtype=V.dtype), atol=1e-10)
+    true = (op.matvec(V) - V * r.values[None, :]).norm(dim=0)
+    assert float(true.max()) <= 1e-9 * r.scale
+    assert float((true - r.residual_estimates).abs().max()) <= 1e-10 * r.scale
+
+
+@pytest.mark.parametrize("p,block", [(1, 16), (2, 8), (4, 4), (8, 4)])
+def test_default_block_fills_sixteen_columns_of_the_product(p, block):
+    from bbp_torch.config import default_block_size, solver_block_size
+
+    assert default_block_size("cpu", p) == block
+    assert solver_block_size(None, "cpu", "spherical", p) == max(block, p)
+    assert solver_block_size(3, "cpu", "euclidean", p) == 3
+    assert default_block_size("cuda", p) == 16
+
+
+def test_basis_and_memory_rules_match_what_the_solver_allocates():
+    """The memory estimate holds X, the basis with its block, the work vectors and the
+    product's per-sample intermediates, for the basis the solver uses."""
+    from bbp_torch.config import default_basis_size, iterative_memory_gb
+
+    assert default_basis_size(8, 4, 8000) == 328 and default_basis_size(8, 4, 200) == 100
+    N, p, M, k, b = 16000, 4, 64000, 8, 4
+    basis = default_basis_size(k, b, p * N)
+    gb = iterative_memory_gb(N, p, M, "float64", "float32", k, b, basis)
+    floor = (M * N * 4 + (basis + b + 3 * k) * p * N * 8 + 3 * M * p * b * 8) / 1e9
+    assert floor <= gb <= floor + 0.3 + 7 * b * p * N * 8 / 1e9
+    # the solver's basis is what the rule says
+    problem = make_problem(300, 2, 1, 3.0, 0.7, seed=1)
+    r = block_lanczos(HessianOperator(problem), 8, tol=1e-8)
+    assert r.basis_size == default_basis_size(8, r.block_size, 600) and r.block_size == 8
 
 
 def test_deterministic_and_progress_bar():

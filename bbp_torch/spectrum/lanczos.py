@@ -15,14 +15,16 @@ Conventions
   therefore a *relative residual*; eigenvalues are then accurate to about
   ``(tol * scale)^2 / gap``.
 * Deterministic: the start block comes from a CPU generator seeded with ``seed`` and is moved to
-  the device, so a seed gives the same start on every device.
+  the device, so a seed gives the same start on every device. When the projected matrix is
+  diagonalised (every step, or every few steps when that is expensive next to a product) is
+  decided by a flop model and the residual history, never by timings.
 * ``iterations`` counts block steps (one operator call on ``block_size`` vectors each);
   ``n_products`` counts single vectors the operator was applied to.
 * Mixed precision (:func:`iterative_bottom`, ``mixed_precision=True``): float32 products for the
-  bulk of the steps (on two CPU cores at N=16000, p=4: 0.75 s per block product against 1.25 s
-  in float64), then a float64 restart from the ``k`` Ritz vectors. The Lanczos basis and the
-  projected matrix stay float64 throughout; the float32 phase cannot go below a relative
-  residual of a few ``1e-7`` (its products' error), which is why it stops at ``1e-6``.
+  bulk of the steps (on two CPU cores at N=16000, p=4: 0.55-0.75 s per product of 4 vectors
+  against 1.25 s in float64), then a float64 restart from the ``k`` Ritz vectors. The Lanczos
+  basis and the projected matrix stay float64 throughout; the float32 phase cannot go below a
+  relative residual of a few ``1e-7`` (its products' error), which is why it stops at ``1e-6``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from bbp_torch.config import SolverConfig, default_basis_size, default_block_size, default_tol
+from bbp_torch.config import (
+    SolverConfig,
+    default_basis_size,
+    default_block_size,
+    default_tol,
+    solver_block_size,
+)
 from bbp_torch.spectrum.types import Eigenpairs, residual_norms
 
 # After the Krylov space closes (an invariant subspace, e.g. an eigenvalue more degenerate than the
@@ -45,6 +53,10 @@ _FRESH_STEPS = 3
 # accurate to a few 1e-7) or after this many steps without a new low.
 _FLOAT32_TOL = 1e-6
 _FLOAT32_STALL_STEPS = 40
+# At most this many block steps between two Rayleigh-Ritz solves of the projected matrix.
+_MAX_INTERVAL = 16
+# ... and the Rayleigh-Ritz solves may cost about this share of the steps they cover.
+_RITZ_SHARE = 1 / 16
 
 
 @dataclass
@@ -100,6 +112,20 @@ def _orthogonalize(W: torch.Tensor, Q: torch.Tensor, passes: int = 2) -> torch.T
     return C
 
 
+def _lanczos_orthogonalize(W: torch.Tensor, Q: torch.Tensor, lo: int) -> torch.Tensor:
+    """``C = Q^T H U`` for ``W = H U`` and ``W <- W - Q C`` in place, ``U`` the last block of
+    ``Q``: first against ``Q[:, lo:]``, the columns ``U`` couples to in exact arithmetic (the
+    last two blocks; after a restart also the kept Ritz vectors), then one classical
+    Gram-Schmidt pass against all of ``Q`` for what rounding left. Two reads of the basis per
+    step instead of the four of two full passes."""
+    local = Q[:, lo:]
+    C_local = (W.T @ local).T
+    W -= local @ C_local
+    C = _orthogonalize(W, Q, passes=1)
+    C[lo:] += C_local
+    return C
+
+
 def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float,
                 gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Orthonormal ``U`` (n, b) with ``W = U B`` (up to ``eps^(3/4) size``), ``U`` orthogonal
@@ -129,6 +155,28 @@ def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float,
     return U, B
 
 
+def _step_flops(op, n: int, b: int, m: int) -> float:
+    """Cost of one block step in float64 flops: the product (``4 M N p`` per vector for the
+    closed-form Hessian, ``2 n^2`` for a dense matrix, ``2 n^2`` assumed otherwise; half of
+    that for float32 products, which run about twice as fast) plus the reorthogonalisation
+    against ``m`` basis columns (``4 n m`` per vector)."""
+    problem = getattr(op, "problem", None)
+    per_vector = 4.0 * problem.M * problem.N * op.p if problem is not None else 2.0 * n * n
+    if getattr(op, "compute_dtype", None) == torch.float32:
+        per_vector *= 0.5
+    return b * per_vector + 4.0 * n * m * b
+
+
+def _check_interval(op, n: int, b: int, m: int) -> int:
+    """Most block steps between two Rayleigh-Ritz solves: ``eigh`` of the ``m x m`` projected
+    matrix costs about as much as ``10 m^3`` flops of a product (measured at m = 160-1000 on
+    two CPU cores), and may take ``_RITZ_SHARE`` of the time of the steps it covers (1/16: at
+    N = 2000, p = 4 it saved 0.2-0.3 s of 6 s against 1/8, with the same 222 steps); never more
+    than ``_MAX_INTERVAL`` steps."""
+    ratio = 10.0 * m**3 / _step_flops(op, n, b, m)
+    return int(min(_MAX_INTERVAL, max(1, math.ceil(ratio / _RITZ_SHARE))))
+
+
 def block_lanczos(
     op,
     k: int,
@@ -145,21 +193,24 @@ def block_lanczos(
 ) -> LanczosResult:
     """The ``k`` smallest eigenpairs of a symmetric operator by thick-restart block Lanczos.
 
-    Full reorthogonalisation (two Gram-Schmidt passes) against a basis of at most
-    ``basis_size`` columns; when it is full, the basis is compressed to the smallest Ritz
+    Full reorthogonalisation (the local couplings, then one classical Gram-Schmidt pass:
+    :func:`_lanczos_orthogonalize`) against a basis of at most ``basis_size`` columns; when it
+    is full, the basis is compressed to the smallest Ritz
     vectors (thick restart, keeping ``k`` plus half of the unwanted ones) and the last block of
-    Lanczos vectors. ``max_iter`` bounds the number of block steps. ``start`` (n, b) replaces the
-    seeded random start block. Raises nothing on non-convergence: ``converged`` says so.
-    ``stall_steps`` stops early (``info["stalled"]``) when the largest wanted residual has not
-    reached a new low for that many steps (the floor of an inexact operator). ``scale`` is a
-    known lower bound on ``||H||_2`` (e.g. from an earlier run); the tolerance's scale starts
-    there.
+    Lanczos vectors. The projected matrix is diagonalised after every step while that is cheap
+    next to a product, else every few steps (:func:`_check_interval`; closer together as the
+    residuals approach ``tol``) and at every restart. ``max_iter`` bounds the number of block
+    steps. ``start`` (n, b) replaces the seeded random start block. Raises nothing on
+    non-convergence: ``converged`` says so. ``stall_steps`` stops early (``info["stalled"]``)
+    when the largest wanted residual has not reached a new low for that many steps (the floor
+    of an inexact operator). ``scale`` is a known lower bound on ``||H||_2`` (e.g. from an
+    earlier run); the tolerance's scale starts there.
     """
     apply, n, dtype, device = as_block_operator(op)
     if not 1 <= k <= n:
         raise ValueError(f"k={k} must be between 1 and the operator size {n}.")
     tol = default_tol(str(dtype).removeprefix("torch.")) if tol is None else tol
-    b = block_size or default_block_size(device.type)
+    b = block_size or default_block_size(device.type, getattr(op, "p", 4))
     m_max = basis_size or default_basis_size(k, b, n)
     if n < max(m_max + b, 4 * (k + b)):
         return _small_problem(apply, n, k, dtype, device)
@@ -176,15 +227,17 @@ def block_lanczos(
     Q[:, :b], _ = torch.linalg.qr(V0)
 
     m = 0  # processed columns; Q[:, m:m+b] is the next block to apply the operator to
+    lo = 0  # first column the next block couples to in exact arithmetic
     scale = float(scale)
-    iterations = restarts = n_products = 0
+    iterations = restarts = n_products = checks = 0
     converged = False
     theta = S = res = None
     bar = _progress_bar(max_iter) if progress else None
-    t_apply = 0.0
-    history = []  # per step: the largest relative residual estimate among the wanted pairs
+    t_apply = t_ritz = 0.0
+    history = []  # per Rayleigh-Ritz solve: (block step, largest wanted relative residual)
     since_fresh = _FRESH_STEPS  # steps since random directions entered the basis
-    best, since_best, stalled = math.inf, 0, False
+    best, best_step, stalled = math.inf, 0, False
+    next_check = 1  # block step of the next Rayleigh-Ritz solve
     try:
         while iterations < max_iter:
             t0 = time.perf_counter()
@@ -194,8 +247,9 @@ def block_lanczos(
             t_apply += time.perf_counter() - t0
             iterations += 1
             n_products += b
-            C = _orthogonalize(W, Q[:, :m + b])  # (m + b, b): column block of Q^T H Q
-            C = C.to(device="cpu", dtype=torch.float64)
+            # (m + b, b): column block of Q^T H Q
+            C = _lanczos_orthogonalize(W, Q[:, :m + b], lo).to(device="cpu", dtype=torch.float64)
+            lo = m
             T[:m + b, m:m + b] = C
             T[m:m + b, :m] = C[:m].T
             T[m:m + b, m:m + b] = 0.5 * (C[m:] + C[m:].T)
@@ -205,31 +259,41 @@ def block_lanczos(
             Q[:, m + b:m + 2 * b] = U
             since_fresh = 0 if bool((B.abs().sum(dim=1) == 0).any()) else since_fresh + 1
             m += b
-            theta, S = torch.linalg.eigh(T[:m, :m])
-            scale = max(scale, float(theta.abs().max()))
-            res = (B.to(device="cpu", dtype=torch.float64) @ S[m - b:m, :]).norm(dim=0)
-            n_conv = int((res[:k] <= tol * scale).sum())
-            history.append(float(res[:k].max()) / scale)
+            restart = iterations < max_iter and m + b > m_max
             if bar is not None:
                 bar.update(1)
+            if not (restart or iterations >= max_iter or iterations >= next_check):
+                continue
+            t0 = time.perf_counter()
+            theta, S = torch.linalg.eigh(T[:m, :m])
+            scale = max(scale, float(theta.abs().max()))
+            t_ritz += time.perf_counter() - t0
+            checks += 1
+            res = (B.to(device="cpu", dtype=torch.float64) @ S[m - b:m, :]).norm(dim=0)
+            n_conv = int((res[:k] <= tol * scale).sum())
+            worst = float(res[:k].max()) / scale
+            if bar is not None:
                 bar.set_postfix(converged=f"{n_conv}/{k}", lam0=f"{float(theta[0]):.6g}",
                                 refresh=False)
             if n_conv == k and since_fresh >= _FRESH_STEPS:
+                history.append((iterations, worst))
                 converged = True
                 break
-            best, since_best = (history[-1], 0) if history[-1] < best else (best, since_best + 1)
-            if stall_steps is not None and since_best >= stall_steps:
+            next_check = iterations + _next_interval(history, iterations, worst, tol,
+                                                     _check_interval(op, n, b, m))
+            history.append((iterations, worst))
+            if worst < best:
+                best, best_step = worst, iterations
+            if stall_steps is not None and iterations - best_step >= stall_steps:
                 stalled = True
                 break
-            if iterations < max_iter and m + b > m_max:  # thick restart
+            if restart:  # thick restart
                 keep = min(m - b, k + (m - k) // 2)
-                Y = Q[:, :m] @ S[:, :keep].to(device=device, dtype=dtype)
-                nxt = Q[:, m:m + b].clone()
-                Q[:, :keep] = Y
-                Q[:, keep:keep + b] = nxt
+                _rotate_in_place(Q, m, S[:, :keep].to(device=device, dtype=dtype))
+                Q[:, keep:keep + b] = Q[:, m:m + b]
                 T.zero_()
                 T[:keep, :keep] = torch.diag(theta[:keep])
-                m = keep
+                m, lo = keep, 0
                 restarts += 1
     finally:
         if bar is not None:
@@ -246,8 +310,34 @@ def block_lanczos(
         scale=scale,
         block_size=b,
         basis_size=m_max,
-        info={"time_apply": t_apply, "history": history, "stalled": stalled},
+        info={"time_apply": t_apply, "time_ritz": t_ritz, "ritz_solves": checks,
+              "history": [h for _, h in history], "stalled": stalled},
     )
+
+
+def _rotate_in_place(Q: torch.Tensor, m: int, S: torch.Tensor, rows: int = 4096) -> None:
+    """``Q[:, :keep] = Q[:, :m] @ S`` (``S`` is (m, keep)), a block of rows at a time: the
+    restart needs no second copy of the basis."""
+    keep = S.shape[1]
+    for start in range(0, Q.shape[0], rows):
+        block = Q[start:start + rows, :m] @ S
+        Q[start:start + rows, :keep] = block
+
+
+def _next_interval(history: list, step: int, worst: float, tol: float, most: int) -> int:
+    """Block steps to the next Rayleigh-Ritz solve: ``most``, or fewer when the decay of the
+    largest wanted residual since the last solve predicts it meets ``tol`` sooner (half the
+    predicted steps, so the solve lands near the first step that converges)."""
+    if not history:
+        return 1
+    if most == 1:
+        return 1
+    last_step, last = history[-1]
+    if not (0 < worst < last):
+        return most
+    rate = math.log(last / worst) / (step - last_step)  # per block step
+    ahead = math.log(max(worst / tol, 1.0)) / rate
+    return int(min(most, max(1, math.floor(0.5 * ahead))))
 
 
 def _small_problem(apply, n: int, k: int, dtype, device) -> LanczosResult:
@@ -306,9 +396,9 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     k, max_iter = settings.k, settings.max_iter
     tol = settings.tol if settings.tol is not None else default_tol(
         str(op.dtype).removeprefix("torch."))
-    block_size, basis_size = settings.block_size, settings.basis_size
-    if block_size is None and getattr(op, "kind", None) == "spherical":
-        block_size = max(default_block_size(op.device.type), op.p)
+    basis_size = settings.basis_size
+    block_size = solver_block_size(settings.block_size, op.device.type,
+                                   getattr(op, "kind", "euclidean"), getattr(op, "p", 4))
     start = time.perf_counter()
     phases, first, start_block, steps_left = [], None, None, max_iter
     if settings.mixed_precision:
@@ -348,6 +438,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         "scale": r.scale,
         "n_products": sum(x.n_products for x in earlier) + r.n_products + k,
         "restarts": sum(x.restarts for x in earlier) + r.restarts,
+        "ritz_solves": sum(x.info.get("ritz_solves", 0) for x in [*earlier, r]),
         "block_size": r.block_size,
         "basis_size": r.basis_size,
         "mixed_precision": bool(settings.mixed_precision),
@@ -356,6 +447,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         "history": [h for x in [*earlier, r] for h in x.info.get("history", [])],
         "timings": {"lanczos": t_solve,
                     "apply": sum(x.info.get("time_apply", 0.0) for x in [*earlier, r]),
+                    "ritz": sum(x.info.get("time_ritz", 0.0) for x in [*earlier, r]),
                     "residuals": time.perf_counter() - start - t_solve},
     }
     if not pairs.converged:
