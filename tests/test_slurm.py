@@ -280,3 +280,26 @@ def test_request_no_node_can_meet_is_refused_before_submitting(cluster, command,
     assert f"hydra.launcher.{field}={64 * largest} " in result.err
     assert f"the largest value that fits is hydra.launcher.{field}={largest}." in result.err
     assert not Path("sweep").exists()  # nothing was submitted
+
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "reproduce_figures.py"
+
+
+@pytest.mark.slurm
+def test_figure_script_full_mode_hands_its_sweeps_to_slurm(cluster, tmp_path):
+    """The full mode's sweeps through the SLURM launcher on a tiny grid (fig1: two runs, one
+    per a), the figure drawn from the records the jobs left."""
+    tiny = ["problem.N=30", "problem.alpha=2.0", "seed=0", "hydra.launcher.cpus_per_task=1",
+            "hydra.launcher.mem_gb=1", "hydra.launcher.timeout_min=5",
+            f"hydra.launcher.name={tmp_path.name}"]
+    args = [sys.executable, str(SCRIPT), "--only", "fig1", "--launcher", "slurm",
+            "--out", str(tmp_path / "figures"), "--runs", str(tmp_path / "runs")]
+    for override in tiny:
+        args += ["--launcher-override", override]
+    proc = run(args, tmp_path, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "hydra/launcher=slurm" in proc.stdout
+    records = [read_record(p) for p in find_records([tmp_path / "runs"])]
+    assert sorted(r["config"]["problem"]["a"] for r in records) == [0.7, 1.5]  # the preset's
+    assert all(r["status"] == "ok" and r["config"]["problem"]["N"] == 30 for r in records)
+    assert (tmp_path / "figures" / "fig1_overlap.png").stat().st_size > 0
