@@ -125,3 +125,14 @@ def spherical_chart():
         return B, torch.func.hessian(chart_loss)(c0)
 
     return make
+
+
+@pytest.fixture
+def matrix_with_spectrum(random_orthogonal):
+    """``make(values, seed=0)``: ``Q diag(values) Q^T`` with a seeded random orthogonal ``Q``."""
+
+    def make(values: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        Q = random_orthogonal(len(values), seed)
+        return (Q * values[None, :]) @ Q.T
+
+    return make

@@ -18,15 +18,7 @@ def subspace_overlap(A, B):
     return float((A.T @ B).pow(2).sum() / A.shape[1])
 
 
-def matrix_with_spectrum(values, seed=0):
-    """``Q diag(values) Q^T`` with a seeded random orthogonal ``Q``."""
-    gen = torch.Generator().manual_seed(seed)
-    n = len(values)
-    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
-    return (Q * values[None, :]) @ Q.T
-
-
-def test_known_spectrum_with_degenerate_bottom(device):
+def test_known_spectrum_with_degenerate_bottom(device, matrix_with_spectrum):
     n = 500
     values = torch.linspace(-1.0, 6.0, n, dtype=torch.float64)
     values[:3] = -3.0  # exactly degenerate triplet
@@ -51,7 +43,7 @@ def test_few_distinct_eigenvalues_closes_krylov_space():
     assert torch.allclose(r.values, diag[:5], atol=1e-10)
 
 
-def test_tiny_operator_falls_back_to_full_projection():
+def test_tiny_operator_falls_back_to_full_projection(matrix_with_spectrum):
     values = torch.arange(12, dtype=torch.float64) - 5.0
     r = block_lanczos(matrix_with_spectrum(values, seed=1), 3)
     assert r.info.get("small_problem") and torch.allclose(r.values, values[:3], atol=1e-12)
@@ -202,7 +194,7 @@ def test_mixed_precision_needs_the_hessian_operator():
                          SolverConfig(name="iterative", k=4, mixed_precision=True))
 
 
-def test_stall_steps_stops_an_iteration_that_no_longer_improves():
+def test_stall_steps_stops_an_iteration_that_no_longer_improves(matrix_with_spectrum):
     """An operator with noise in every product has a residual floor: stop there, say so."""
     values = torch.linspace(0.0, 1.0, 400, dtype=torch.float64)
     A = matrix_with_spectrum(values)

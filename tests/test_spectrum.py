@@ -20,15 +20,7 @@ from bbp_torch.spectrum import (
 )
 
 
-def matrix_with_spectrum(values, seed=0):
-    """``Q diag(values) Q^T`` with a seeded random orthogonal ``Q``."""
-    gen = torch.Generator().manual_seed(seed)
-    n = len(values)
-    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
-    return (Q * values[None, :]) @ Q.T
-
-
-def test_symmetric_eigh_bottom_subset_equals_the_known_spectrum(device):
+def test_symmetric_eigh_bottom_subset_equals_the_known_spectrum(device, matrix_with_spectrum):
     values = torch.linspace(-2.0, 5.0, 80, dtype=torch.float64)
     A = matrix_with_spectrum(values, seed=3).to(device)
     for k in (1, 7, None):

@@ -61,6 +61,14 @@ class App:
     def schema(self) -> type:
         return job_kind(self.name).schema
 
+    def main(self, argv: list[str] | None = None) -> int:
+        """Run one command line (default ``sys.argv[1:]``); returns the exit code."""
+        return main_for(self, argv)
+
+    def entry(self) -> None:  # pragma: no cover - console script
+        """The console script: run ``sys.argv`` and exit with its code."""
+        sys.exit(self.main())
+
 
 class _State:
     """What the main process learns about the command line it runs (reset per command)."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from bbp_torch.cli.app import App, main_for
+from bbp_torch.cli.app import App
 
 APP = App(
     name="bbp-train",
@@ -22,14 +20,8 @@ APP = App(
 )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console script ``bbp-train``; returns (and as a script exits with) the exit code."""
-    return main_for(APP, argv)
-
-
-def entry() -> None:  # pragma: no cover - console script
-    sys.exit(main())
-
+main = APP.main  # console script bbp_torch.cli.train:entry; main(argv) returns the exit code
+entry = APP.entry
 
 if __name__ == "__main__":
     entry()
