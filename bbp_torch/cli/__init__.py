@@ -2,3 +2,19 @@
 (:mod:`.theory`) and ``bbp-collect`` (:mod:`.collect`). Thin: they parse, call the library and
 map outcomes to exit codes (0 ok, 1 a run failed or did not converge, 2 the input was refused).
 """
+
+import os
+import sys
+from collections.abc import Callable
+
+
+def exit_with(main: Callable[[], int]) -> None:  # pragma: no cover - console scripts
+    """Run a command's ``main`` and exit with its code; output cut short by a closed pipe
+    (``bbp --help | head``) ends quietly."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

@@ -67,7 +67,9 @@ class App:
 
     def entry(self) -> None:  # pragma: no cover - console script
         """The console script: run ``sys.argv`` and exit with its code."""
-        sys.exit(self.main())
+        from bbp_torch.cli import exit_with
+
+        exit_with(self.main)
 
 
 class _State:

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:  # pragma: no cover - console script
-    sys.exit(main())
+    from bbp_torch.cli import exit_with
+
+    exit_with(main)
 
 
 if __name__ == "__main__":
