@@ -188,6 +188,18 @@ def test_mixed_precision_widens_a_small_basis_for_its_float64_block():
     assert float((it.values - dense.values).abs().max()) <= 1e-8 * float(dense.values.abs().max())
 
 
+def test_mixed_precision_pads_fewer_ritz_vectors_than_a_block():
+    """k = 3 Ritz vectors start a float64 phase whose block is 8 wide: seeded columns pad it."""
+    problem = make_problem(300, 2, 1, 3.0, 0.7, seed=2, data_dtype="float32")
+    op = HessianOperator(problem)
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=3, tol=1e-9, block_size=8,
+                                             mixed_precision=True))
+    assert [x["block_size"] for x in it.info["phases"]] == [8, 8]
+    assert it.info["converged"]
+    dense = bottom_eigenpairs(op, SolverConfig(k=3, full_spectrum=False))
+    assert float((it.values - dense.values).abs().max()) <= 1e-8 * float(dense.values.abs().max())
+
+
 def test_mixed_precision_needs_the_hessian_operator():
     with pytest.raises(ValueError, match="mixed_precision"):
         iterative_bottom(torch.eye(300, dtype=torch.float64),

@@ -385,7 +385,8 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     ``settings.mixed_precision`` (a :class:`bbp_torch.hessian.HessianOperator` only) runs the
     Lanczos iteration first on float32 products (``compute_dtype``), down to a relative
     residual of ``max(tol, 1e-6)`` or until it stops improving, then restarts with float64
-    products from its ``k`` Ritz vectors (one block of ``k``) and converges to ``tol`` there:
+    products from its ``k`` Ritz vectors (one block, padded with seeded random columns when the
+    block is wider than ``k``) and converges to ``tol`` there:
     the returned pairs, their residuals and ``converged`` are float64 results.
     ``settings.max_iter`` bounds the block steps of both phases together.
 
@@ -412,8 +413,12 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         phases.append(_phase_summary(first, torch.float32, tol_low,
                                      time.perf_counter() - start))
         if not first.info.get("small_problem"):
-            start_block = first.vectors
-            block_size = max(first.block_size, k)  # the float64 phase: one block of k
+            block_size = max(first.block_size, k)  # the float64 phase: the k Ritz vectors,
+            start_block = first.vectors  # padded to a full block by seeded random columns
+            if block_size > k:
+                pad = seeded_block(first.vectors.shape[0], block_size - k, seed + 1,
+                                   first.vectors.dtype, first.vectors.device)
+                start_block = torch.cat([start_block, pad], dim=1)
             steps_left = max(1, max_iter - first.iterations)
             if basis_size is not None:  # room for the wider block
                 basis_size = max(basis_size, k + 2 * block_size)
