@@ -219,6 +219,10 @@ def test_each_figure_in_smoke_mode_produces_its_files(smoke, key):
         records = list(folder.rglob("record.json"))
         assert len(records) == len(expected_names(folder)) > 0
         assert all(read_record(path)["status"] == "ok" for path in records)
+        table = pd.read_csv(out / "tables" / f"{preset}.csv.gz")  # the table it was drawn from
+        assert len(table) == len(records) and set(table["status"]) == {"ok"}
+        assert "config.problem.alpha" in table and any(c.startswith("metrics.") for c in table)
+        assert not any(c.startswith("timings.") or c == "run_dir" for c in table.columns)
 
 
 def test_the_smoke_run_logs_every_figure_and_its_numbers(smoke):

@@ -253,11 +253,29 @@ class Context:
             self._tables[preset] = filter_to_grid(table, base, swept)
             print(f"[{preset}] {len(self._tables[preset])} finished runs read from {folder}",
                   flush=True)
+            if len(self._tables[preset]):
+                write_table(self._tables[preset], self.out / "tables" / f"{preset}.csv.gz")
         return self._tables[preset]
 
     def map(self, func, items) -> list:
         return list(self.executor.map(func, items))
 
+
+
+def write_table(table, path: Path) -> Path:
+    """The records a figure is drawn from, as a gzipped CSV: one row per run, the ``config.*``
+    columns that are the same kind of value in every row and every scalar ``metrics.*`` column
+    (no run paths, timings or lists), sorted by the swept parameters and the seed."""
+    keep = [c for c in table.columns
+            if (c.startswith("config.") or c.startswith("metrics.") or c == "status")
+            and table[c].map(lambda v: v is None or isinstance(v, (bool, int, float, str))).all()]
+    order = [c for c in ("config.problem.activation", "config.problem.p_star", "config.problem.p",
+                         "config.problem.a", "config.problem.N", "config.problem.alpha",
+                         "config.seed") if c in keep]
+    frame = table[keep].sort_values(order, kind="stable") if order else table[keep]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.10g", compression="gzip")
+    return path
 
 
 # ----------------------------------------------------------------------------- estimates
