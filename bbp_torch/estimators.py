@@ -162,7 +162,8 @@ def wilson_interval(k: int, n: int, z: float = 1.0) -> tuple[float, float]:
     denom = 1 + z**2 / n
     center = (phat + z**2 / (2 * n)) / denom
     half = z * math.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
+    # the interval contains k / n also where rounding puts an end a hair inside (k = n = 20)
+    return max(0.0, min(phat, center - half)), min(1.0, max(phat, center + half))
 
 
 def phi_estimate(indices, z: float = 1.0) -> dict:

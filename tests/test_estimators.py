@@ -115,7 +115,11 @@ def test_phi_is_the_fraction_of_bottom_indices_with_a_wilson_interval():
     none = phi_estimate([2, 5, 1, 7])
     assert none["phi"] == 0 and none["lo"] == 0 and 0 < none["hi"] < 0.5  # not a zero-width bar
     every = phi_estimate([0] * 20)
-    assert every["phi"] == 1 and every["hi"] == pytest.approx(1) and 0.9 < every["lo"] < 1
+    assert every["phi"] == 1 and every["hi"] == 1 and 0.9 < every["lo"] < 1
+    for n in range(1, 101):  # the interval holds k / n, exactly at k = 0 and k = n too
+        for k in (0, n // 3, n):
+            lo, hi = wilson_interval(k, n)
+            assert 0 <= lo <= k / n <= hi <= 1, (k, n, lo, hi)
     assert math.isnan(phi_estimate([])["phi"])
 
 

@@ -54,7 +54,7 @@ def draw(ctx: Context) -> dict:
         plots.theory_curve_with_jump(ax, grid, m_theory, jump, color="k", lw=1.6,
                                      label=r"theory $N=\infty$")
         plots.vline(ax, a_bbp, rf"$\alpha_{{BBP}}={a_bbp:.3f}$")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(-0.02, 1)  # the theory at m = 0 stays visible above the axis
         ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=a)}: {kind}\n"
                      f"mean ± s.e. over {seeds} seeds", fontsize=9)
         plots.legend(ax, fontsize=7, loc="upper left")
