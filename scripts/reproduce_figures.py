@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+import traceback
 
 from bbp_torch import plots
 from bbp_torch.figures import FIGURES
@@ -143,9 +144,17 @@ def main(argv=None) -> int:
             ctx.summary["estimate"] = estimate(ctx, figures)
         if args.estimate:
             return 0
+        failed = {}
         for key in figures:
             t0 = time.time()
-            ctx.summary[key] = FIGURES[key].draw(ctx)
+            try:
+                ctx.summary[key] = FIGURES[key].draw(ctx)
+            except Exception as err:  # one figure's failure does not cost the others
+                traceback.print_exc()
+                failed[key] = f"{type(err).__name__}: {err}"
+                print(f"[{key}] FAILED after {time.time() - t0:.1f}s: {failed[key]} (its finished "
+                      f"runs are kept; redraw with --only {key} --no-run)", flush=True)
+                continue
             timings[key] = time.time() - t0
             print(f"[{key}] done in {timings[key]:.1f}s", flush=True)
         ctx.summary["timings_s"] = timings
@@ -155,10 +164,16 @@ def main(argv=None) -> int:
         earlier = summary.get("timings_s", {})
         summary.update(ctx.summary)  # --only redraws some figures; keep the others' numbers
         summary["timings_s"] = {**earlier, **timings}
+        summary["failed"] = {**{k: v for k, v in summary.get("failed", {}).items()
+                                if k not in figures}, **failed}
         write_json_atomic(summary_path, summary)
     print(f"figures: {', '.join(str(p) for p in saver.saved if p.suffix == '.png')}")
     print(f"summary: {summary_path}; tensorboard --logdir {ctx.out / 'tensorboard'}")
     print(f"total {time.time() - start:.1f}s")
+    if failed:
+        print(f"reproduce_figures: {len(failed)} of {len(figures)} figures failed: "
+              f"{', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -266,6 +266,27 @@ def test_a_second_smoke_call_skips_every_finished_run(smoke):
     assert "fig10" in summary and "fig10" in summary["timings_s"]  # the others' numbers kept
 
 
+def test_a_figure_that_fails_costs_only_itself(tmp_path, monkeypatch, capsys):
+    script = load_script("reproduce_figures")
+
+    def broken(ctx):
+        raise ValueError("a drawing bug")
+
+    monkeypatch.setattr(FIGURES["fig7"], "draw", broken)
+    out = tmp_path / "figures"
+    argv = ["--smoke", "--jobs", "1", "--out", str(out), "--only", "fig7", "extra_phase_diagram"]
+    assert script.main(argv) == 1
+    assert (out / f"{FIGURES['extra_phase_diagram'].NAME}.png").exists()
+    summary = json.loads((out / "summary_smoke.json").read_text())
+    assert summary["failed"] == {"fig7": "ValueError: a drawing bug"}
+    assert "extra_phase_diagram" in summary and "fig7" not in summary
+    assert "1 of 2 figures failed: fig7" in capsys.readouterr().err
+    monkeypatch.undo()  # mended: the redraw clears the failure
+    assert script.main([*argv[:-3], "--only", "fig7"]) == 0
+    summary = json.loads((out / "summary_smoke.json").read_text())
+    assert summary["failed"] == {} and "fig7" in summary
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "1.5", "two"])
 def test_reproduce_figures_refuses_a_bad_jobs_count(value, capsys):
     script = load_script("reproduce_figures")
