@@ -113,6 +113,41 @@ def test_failed_run_leaves_error_record_and_sweep_goes_on(tmp_path, command):
     assert "[sweep] 2 ok, 1 failed, 0 unconverged" in result.out
 
 
+def test_a_launcher_that_stops_the_sweep_still_gets_its_accounting(tmp_path, command,
+                                                                    monkeypatch):
+    """A launcher that raises after the first run (as submitit does for a lost SLURM job):
+    Hydra reports the error, the records still give the [sweep] line, the exit is 1, and the
+    same command redoes only the run that has no record."""
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.launcher import Launcher
+
+    # the class Hydra instantiates (its plugin scan loads the module afresh)
+    (BasicLauncher,) = [c for c in Plugins.instance().discover(Launcher)
+                        if c.__name__ == "BasicLauncher"]
+    launch = BasicLauncher.launch
+
+    def loses_the_rest(self, job_overrides, initial_job_idx):
+        launch(self, job_overrides[:1], initial_job_idx)
+        raise RuntimeError("job 2 of the array was lost")
+
+    monkeypatch.setattr(BasicLauncher, "launch", loses_the_rest)
+    sweep = tmp_path / "sweep"
+    args = ("bbp", "-m", "problem.N=30", "problem.alpha=2,3", "theory=false",
+            "logging.tensorboard=false", "hydra/launcher=basic", f"hydra.sweep.dir={sweep}")
+    result = command(*args)
+    assert result.code == 1, result.err
+    assert "job 2 of the array was lost" in result.err
+    assert "the sweep stopped before its end" in result.err
+    assert "[sweep] 1 ok, 0 failed, 0 unconverged, 1 without a record" in result.out
+    (first,) = find_records([sweep])
+    mtime = first.stat().st_mtime_ns
+    monkeypatch.setattr(BasicLauncher, "launch", launch)
+    again = command(*args)
+    assert again.code == 0, again.err
+    assert "[sweep] 2 ok, 0 failed, 0 unconverged" in again.out
+    assert first.stat().st_mtime_ns == mtime  # the finished run was skipped, not redone
+
+
 def test_a_refused_sweep_value_stops_the_sweep_before_any_run(tmp_path, command):
     """Every value of a sweep is checked on the command line: problem.a=-1 refuses the whole
     sweep (exit 2) and nothing is written."""

@@ -78,6 +78,8 @@ class _State:
     def __init__(self) -> None:
         self.started = False  # a job or a sweep began: Hydra accepted the command line
         self.exit_code = 0
+        self.sweep: tuple[Path, list[str]] | None = None  # (folder, run names) of a sweep begun
+        self.accounted = False  # the sweep's [sweep] line was printed
 
 
 STATE = _State()
@@ -256,26 +258,33 @@ class SweepAccounting(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         STATE.started = True
-        self.sweep_dir = Path(config.hydra.sweep.dir)
-        self.names = sweep_run_names(config)
-        register_sweep(self.sweep_dir, self.names, list(config.hydra.overrides.task))
+        sweep_dir = Path(config.hydra.sweep.dir)
+        names = sweep_run_names(config)
+        register_sweep(sweep_dir, names, list(config.hydra.overrides.task))
+        STATE.sweep = (sweep_dir, names)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        # an unknown naming (another sweeper): every run folder of the sweep's folder
-        names = self.names or sorted(p.parent.name for p in find_records([self.sweep_dir]))
-        counts = sweep_outcome(self.sweep_dir, names)
-        line = (f"[sweep] {counts['ok']} ok, {counts['failed']} failed, "
-                f"{counts['unconverged']} unconverged")
-        if counts["missing"]:
-            line += f", {counts['missing']} without a record (in progress elsewhere, or lost)"
-        print(f"{line} ({self.sweep_dir}); bbp-collect {self.sweep_dir} for the table",
-              flush=True)
-        if counts["config"]:
-            STATE.exit_code = 2
-        elif counts["failed"] or counts["unconverged"] or counts["missing"]:
-            STATE.exit_code = 1
-        else:
-            STATE.exit_code = 0
+        STATE.exit_code = account_sweep(*STATE.sweep)
+
+
+def account_sweep(sweep_dir: Path, names: list[str]) -> int:
+    """Print the ``[sweep] N ok, N failed, N unconverged`` line of a sweep from its records;
+    returns the sweep's exit code (2: a run's config was refused, 1: a run did not succeed or
+    has no record, 0: all ok)."""
+    STATE.accounted = True
+    # an unknown naming (another sweeper): every run folder of the sweep's folder
+    names = names or sorted(p.parent.name for p in find_records([sweep_dir]))
+    counts = sweep_outcome(sweep_dir, names)
+    line = (f"[sweep] {counts['ok']} ok, {counts['failed']} failed, "
+            f"{counts['unconverged']} unconverged")
+    if counts["missing"]:
+        line += f", {counts['missing']} without a record (in progress elsewhere, or lost)"
+    print(f"{line} ({sweep_dir}); bbp-collect {sweep_dir} for the table", flush=True)
+    if counts["config"]:
+        return 2
+    if counts["failed"] or counts["unconverged"] or counts["missing"]:
+        return 1
+    return 0
 
 
 def main_for(app: App, argv: list[str] | None = None) -> int:
@@ -301,6 +310,12 @@ def main_for(app: App, argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
         if code != 0:
+            if STATE.sweep is not None and not STATE.accounted:
+                # the launcher stopped the sweep (a lost or cancelled SLURM job): Hydra printed
+                # why; the records still say what finished, and a rerun redoes only the rest
+                print(f"{app.name}: the sweep stopped before its end; what finished:",
+                      file=sys.stderr, flush=True)
+                return max(1, account_sweep(*STATE.sweep))
             return 2 if code == 1 and not STATE.started else code
     finally:
         sys.argv = saved
