@@ -240,8 +240,9 @@ def test_cancelled_job_is_redone_and_only_it_when_the_command_is_submitted_again
     finally:
         first.kill()
         first.wait()
-    assert first.returncode != 0, out
+    assert first.returncode == 1, out
     assert "CANCELLED" in err
+    assert "[sweep] 1 ok, 0 failed, 0 unconverged, 1 without a record" in out  # what finished
     assert not (run_dir_of(tmp_path, 1) / "record.json").exists()  # the folder, no record
     done = record_of(tmp_path, 0)
     assert read_record(done)["status"] == "ok"
