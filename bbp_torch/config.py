@@ -476,7 +476,7 @@ def dense_memory_gb(N: int, p: int, M: int, dtype: str, full_spectrum: bool,
 
 def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str, k: int,
                         block_size: int, basis_size: int, slq_probes: int = 0,
-                        slq_steps: int = 0) -> float:
+                        slq_steps: int = 0, mixed_precision: bool = False) -> float:
     """Peak memory of the matrix-free path: ``X``, the Lanczos basis and work blocks.
 
     ``X`` is ``M N`` numbers in ``data_dtype``; the block Lanczos basis ``basis + block``
@@ -484,12 +484,15 @@ def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str, k: 
     work and result vectors (the residual check applies the operator to the ``k`` pairs); the
     product's per-sample intermediates, at most ``3 M p block`` numbers; a reorthogonalised SLQ
     run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X`` (at most 256 MiB)
-    when ``data_dtype`` differs from ``dtype``.
+    when ``data_dtype`` differs from ``dtype``; with ``mixed_precision`` on ``X`` wider than
+    float32, a float32 copy of ``X`` for the float32 phase.
     """
     n = p * N
     vectors = basis_size + 7 * block_size + 3 * k + slq_steps * slq_probes
     per_sample = 3 * M * p * block_size
     cast = min(256 * 2**20, M * N * BYTES[dtype]) if data_dtype != dtype else 0
+    if mixed_precision and BYTES[data_dtype] > BYTES["float32"]:
+        cast = max(cast, M * N * BYTES["float32"])
     return (M * N * BYTES[data_dtype] + (vectors * n + per_sample) * BYTES[dtype] + cast) / 1e9
 
 
@@ -685,7 +688,7 @@ def memory_gb(r: Resolved) -> float:
     else:
         widest = max(s.block_size, s.k) if s.mixed_precision else s.block_size
         need = iterative_memory_gb(pr.N, pr.p, r.M, c.dtype, c.data_dtype, s.k, widest,
-                                   s.basis_size, s.slq_probes, s.slq_steps)
+                                   s.basis_size, s.slq_probes, s.slq_steps, s.mixed_precision)
     if isinstance(c, TrainRunConfig):
         need += c.train.n_test * pr.N * BYTES[c.dtype] / 1e9
     return need

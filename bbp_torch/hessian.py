@@ -288,10 +288,20 @@ class HessianOperator(_Operator):
         self._beta = (s.beta[:, None] if s.beta.dim() == 1 else s.beta).to(dtype).contiguous()
 
     def with_compute_dtype(self, dtype: torch.dtype) -> HessianOperator:
-        """The same operator (same ``X``, weights and ``dtype``) with products in ``dtype``."""
+        """The same operator (same ``X``, weights and ``dtype``) with products in ``dtype``.
+
+        When ``X`` is stored wider than ``dtype`` (float64 ``X``, float32 products) the new
+        operator keeps its own copy of ``X`` in ``dtype`` (``M N`` more numbers of ``dtype``):
+        casting every chunk in every product cost more than the narrower products saved
+        (N = 2000, p = 4: 8.4 s against 5.3 s in float64; with the copy, 4.0-4.3 s)."""
         other = copy.copy(self)
         other.n_products = 0
         other._set_compute_dtype(dtype)
+        X, copied = self.problem.X, getattr(self, "_X", None)
+        if torch.finfo(X.dtype).bits <= torch.finfo(dtype).bits:
+            other.__dict__.pop("_X", None)  # back to X itself
+        elif copied is None or copied.dtype != dtype:
+            other._X = X.to(dtype)
         return other
 
     def _euclidean(self, V: torch.Tensor) -> torch.Tensor:
@@ -308,7 +318,7 @@ class HessianOperator(_Operator):
         """
         b, p, N = V.shape
         dtype = self.compute_dtype
-        X = self.problem.X
+        X = getattr(self, "_X", self.problem.X)  # a narrower copy of X (with_compute_dtype)
         M = X.shape[0]
         cast = X.dtype != dtype
         itemsize = torch.finfo(dtype).bits // 8

@@ -168,6 +168,23 @@ def test_float32_compute_dtype_product_is_close_and_leaves_the_operator_alone():
     assert float((op.matvec(V) - op.dense() @ V).abs().max()) < 1e-12 * float(exact.abs().max())
 
 
+def test_float32_products_on_float64_x_use_one_float32_copy_of_x():
+    """float64 X, float32 products: the new operator holds X in float32 (one copy, made once),
+    its products are those of the float32 X arithmetic, and the original keeps float64 X."""
+    problem = make_problem(100, 2, 1, 3.0, 0.7, seed=4)
+    op = HessianOperator(problem)
+    low = op.with_compute_dtype(torch.float32)
+    assert low._X.dtype == torch.float32 and problem.X.dtype == torch.float64
+    assert torch.equal(low._X, problem.X.to(torch.float32)) and not hasattr(op, "_X")
+    V = torch.randn(200, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    exact, approx = op.matvec(V), low.matvec(V)
+    assert 0 < float((approx - exact).norm() / exact.norm()) < 1e-5
+    again = low.with_compute_dtype(torch.float32)  # a float32 operator's copy is not redone
+    assert again._X is low._X and torch.equal(again.matvec(V), approx)
+    back = low.with_compute_dtype(torch.float64)  # and float64 products use X itself again
+    assert not hasattr(back, "_X") and torch.equal(back.matvec(V), exact)
+
+
 def test_hessian_kind_is_checked():
     problem = make_problem(10, 1, 1, 2.0, 0.7)
     with pytest.raises(ValueError, match="hessian.kind"):

@@ -123,6 +123,12 @@ def test_basis_and_memory_rules_match_what_the_solver_allocates():
     gb = iterative_memory_gb(N, p, M, "float64", "float32", k, b, basis)
     floor = (M * N * 4 + (basis + b + 3 * k) * p * N * 8 + 3 * M * p * b * 8) / 1e9
     assert floor <= gb <= floor + 0.3 + 7 * b * p * N * 8 / 1e9
+    # mixed precision on float64 X: one float32 copy of X more; on float32 X nothing more
+    wide = iterative_memory_gb(N, p, M, "float64", "float64", k, b, basis)
+    mixed = iterative_memory_gb(N, p, M, "float64", "float64", k, b, basis, mixed_precision=True)
+    assert mixed - wide == pytest.approx(M * N * 4 / 1e9)
+    assert iterative_memory_gb(N, p, M, "float64", "float32", k, b, basis,
+                               mixed_precision=True) == gb
     # the solver's basis is what the rule says
     problem = make_problem(300, 2, 1, 3.0, 0.7, seed=1)
     r = block_lanczos(HessianOperator(problem), 8, tol=1e-8)
@@ -175,6 +181,18 @@ def test_mixed_precision_finishes_in_float64(kind):
     assert it.info["converged"] and max(it.info["relative_residuals"]) < 1e-9
     scale = float(dense.values.abs().max())
     assert float((it.values - dense.values).abs().max()) <= 1e-10 * scale
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+
+
+def test_mixed_precision_on_float64_x_reaches_float64_accuracy():
+    """float64 X: the float32 phase runs on a float32 copy of X, the float64 phase on X."""
+    problem = make_problem(300, 2, 1, 3.0, 0.7, seed=5)
+    op = HessianOperator(problem)
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=6, tol=1e-10, mixed_precision=True))
+    assert [x["compute_dtype"] for x in it.info["phases"]] == ["float32", "float64"]
+    assert it.info["converged"] and max(it.info["relative_residuals"]) <= 1e-10
+    dense = bottom_eigenpairs(op, SolverConfig(k=6, full_spectrum=False))
+    assert float((it.values - dense.values).abs().max()) <= 1e-10 * float(dense.values.abs().max())
     assert subspace_overlap(dense.vectors, it.vectors) > 0.999
 
 
