@@ -2,7 +2,7 @@
 
     python scripts/reproduce_figures.py --smoke          # seconds: checks the pipeline (tests)
     python scripts/reproduce_figures.py --quick          # every figure in ~7 min on 2 cores
-    python scripts/reproduce_figures.py --paper          # every figure in ~75 min on 2 cores
+    python scripts/reproduce_figures.py --paper          # every figure in ~52 min on 2 cores
     python scripts/reproduce_figures.py                  # full: the presets as they are
     python scripts/reproduce_figures.py --launcher slurm --launcher-override \\
         hydra.launcher.partition=cpu                     # full, the sweeps on SLURM
@@ -100,7 +100,7 @@ def parse_args(argv=None):
     size.add_argument("--quick", action="store_true",
                       help="every figure in minutes on two CPU cores: a first look")
     size.add_argument("--paper", action="store_true",
-                      help="every figure in about 75 min on two CPU cores: >= 20 seeds per "
+                      help="every figure in under an hour on two CPU cores: >= 20 seeds per "
                            "point, N up to 2000 where a figure has several N")
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), default=list(FIGURES),
                         metavar="FIG", help=f"figures to make (default: all): {', '.join(FIGURES)}")
