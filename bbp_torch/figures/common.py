@@ -94,7 +94,7 @@ MODES = {
                               "problem.alpha": "0.5,1,2,3,4,6", "seed": "range(6)"},
         },
         "n_boot": 300,
-        "fig2_p": [1, 2, 3, 4, 8, 16], "fig2_a_points": 40, "fig7_a_points": 40,
+        "fig2_p": [1, 2, 3, 4, 8, 16], "fig2_a_points": 80, "fig7_a_points": 40,
         "inset_p": [1, 2, 3, 4, 6, 8, 12, 16, 32, 64], "min_xatol": 1e-3,
         "fig7_p_star": [1, 2, 3, 4],
         "curve_points": 120,

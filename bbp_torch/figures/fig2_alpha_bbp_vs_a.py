@@ -37,8 +37,10 @@ def draw_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str, name: str,
     the finite-N alpha_0 of ``preset``'s records); saved as ``name``."""
     s = ctx.settings
     ps = list(s["fig2_p"])
-    # log-spaced (large p has small a_c), through the a of the side panels
-    a_grid = np.union1d(np.geomspace(*a_range, s["fig2_a_points"]), INSET_A)
+    # half log-spaced (large p has small a_c), half even (the axis is linear: p = 1 bends at
+    # a ~ 1-2 for p* = 2), through the a of the side panels
+    n = max(2, s["fig2_a_points"] // 2)
+    a_grid = np.union1d(np.union1d(np.geomspace(*a_range, n), np.linspace(*a_range, n)), INSET_A)
     curves = ctx.map(alpha_bbp_curve_task, [(p, p_star, a_grid) for p in ps])
     brackets = []
     for p, curve in zip(ps, curves, strict=True):  # a bracket around each grid minimum
