@@ -39,7 +39,6 @@ import torch
 from bbp_torch.config import (
     SolverConfig,
     default_basis_size,
-    default_block_size,
     default_tol,
     solver_block_size,
 )
@@ -210,7 +209,8 @@ def block_lanczos(
     if not 1 <= k <= n:
         raise ValueError(f"k={k} must be between 1 and the operator size {n}.")
     tol = default_tol(str(dtype).removeprefix("torch.")) if tol is None else tol
-    b = block_size or default_block_size(device.type, getattr(op, "p", 4))
+    b = solver_block_size(block_size, device.type, getattr(op, "kind", "euclidean"),
+                          getattr(op, "p", 4))
     m_max = basis_size or default_basis_size(k, b, n)
     if n < max(m_max + b, 4 * (k + b)):
         return _small_problem(apply, n, k, dtype, device)
