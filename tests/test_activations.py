@@ -200,8 +200,12 @@ def test_the_square_gives_the_records_it_gave_before_activations_existed():
         for key, want in case["metrics"].items():
             if iterative and key == "residuals":
                 continue  # another stopping step: other residuals, all below solver.tol
+            # mixed precision: float32 products round differently on another CPU's BLAS path;
+            # a Ritz value at relative residual tol is within tol * ||H|| of an eigenvalue
+            solver = case["config"].get("solver", {})
+            value_rtol = solver["tol"] if solver.get("mixed_precision") else 1e-9
             rtol, atol = (1e-9, 1e-5) if iterative and "overlap" in key else \
-                (1e-9, 1e-13) if iterative else (1e-10, 1e-13)
+                (value_rtol, 1e-13) if iterative else (1e-10, 1e-13)
             assert np.allclose(np.asarray(got[key], dtype=float), np.asarray(want, dtype=float),
                                rtol=rtol, atol=atol), (name, key)
 
