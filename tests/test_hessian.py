@@ -155,6 +155,17 @@ def test_chunked_float32_product_matches_dense():
         assert float((HV - H @ V).abs().max()) < 1e-12 * float((H @ V).abs().max())
 
 
+@pytest.mark.parametrize("p,activation", [(1, "quadratic"), (2, "quadratic"), (3, "tanh")])
+def test_dense_build_over_several_panels_matches_the_product_and_is_symmetric(p, activation):
+    """N = 300 takes the CPU build over several row panels (the last one short): the dense
+    matrix is exactly symmetric and equals the matrix-free product applied to the identity."""
+    problem = make_problem(300, p, 1, 2.0, 0.7, seed=11, activation=activation)
+    H = dense_hessian(problem)
+    assert torch.equal(H, H.T)
+    from_products = HessianOperator(problem).matvec(torch.eye(300 * p, dtype=H.dtype))
+    assert rel_err(H, from_products) < 1e-12
+
+
 def test_float32_compute_dtype_product_is_close_and_leaves_the_operator_alone():
     problem = make_problem(120, 3, 1, 3.0, 0.7, seed=6, data_dtype="float32")
     op = HessianOperator(problem)
