@@ -196,6 +196,50 @@ def test_float32_products_on_float64_x_use_one_float32_copy_of_x():
     assert not hasattr(back, "_X") and torch.equal(back.matvec(V), exact)
 
 
+@pytest.mark.parametrize("data_dtype", ["float32", "float64"])
+def test_both_layouts_of_pass_two_match_dense(monkeypatch, data_dtype):
+    """Whichever layout of pass two the machine's timing picks, the product is H V."""
+    import bbp_torch.hessian as hessian
+
+    problem = make_problem(90, 3, 1, 3.0, 0.7, seed=6, data_dtype=data_dtype)
+    H = HessianOperator(problem).dense()
+    V = torch.randn(270, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(hessian, "_LAYOUT_TUNE_BYTES", 0)
+    tol = 1e-5 if data_dtype == "float32" else 1e-12
+    for transposed, name in [(False, "T^T X_c"), (True, "X_c^T T")]:
+        monkeypatch.setattr(hessian, "_second_pass_transposed", lambda *a, t=transposed: t)
+        for compute in (torch.float64, torch.float32):
+            op = HessianOperator(problem, chunk_size=40).with_compute_dtype(compute)
+            HV = op.matvec(V)
+            cast = problem.X.dtype == torch.float32 and compute == torch.float64  # chunk by chunk
+            assert op.second_pass == ("T^T X_c" if cast else name)
+            err = float((HV - H @ V).abs().max() / (H @ V).abs().max())
+            assert err < (1e-5 if compute == torch.float32 else tol)
+
+
+def test_layout_of_pass_two_is_measured_once_and_remembered(monkeypatch):
+    import bbp_torch.hessian as hessian
+
+    monkeypatch.setattr(hessian, "_LAYOUT_TUNE_BYTES", 0)
+    monkeypatch.setattr(hessian, "_second_pass_layouts", {})
+    problem = make_problem(60, 2, 1, 3.0, 0.7, seed=2)
+    op = HessianOperator(problem, chunk_size=50)
+    V = torch.randn(120, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    first = op.matvec(V)
+    assert list(hessian._second_pass_layouts) == [(torch.float64, 60, 8, 50)]
+    assert op.second_pass == ("X_c^T T" if hessian._second_pass_layouts[
+        (torch.float64, 60, 8, 50)] else "T^T X_c")
+    for choice in (True, False):  # the remembered choice is the one used, not measured again
+        hessian._second_pass_layouts[(torch.float64, 60, 8, 50)] = choice
+        assert torch.allclose(op.matvec(V), first, rtol=0, atol=1e-12)
+        assert op.second_pass == ("X_c^T T" if choice else "T^T X_c")
+    assert len(hessian._second_pass_layouts) == 1
+    small = HessianOperator(make_problem(60, 2, 1, 3.0, 0.7, seed=2))
+    monkeypatch.setattr(hessian, "_LAYOUT_TUNE_BYTES", 10**12)  # a small X keeps the plain one
+    small.matvec(V)
+    assert small.second_pass == "T^T X_c"
+
+
 def test_hessian_kind_is_checked():
     problem = make_problem(10, 1, 1, 2.0, 0.7)
     with pytest.raises(ValueError, match="hessian.kind"):

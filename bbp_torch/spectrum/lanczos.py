@@ -367,12 +367,15 @@ def _progress_bar(total: int):
                 mininterval=1.0)
 
 
-def _phase_summary(r: LanczosResult, compute_dtype: torch.dtype, tol: float,
+def _phase_summary(r: LanczosResult, op, compute_dtype: torch.dtype, tol: float,
                    seconds: float) -> dict:
+    """One phase of :func:`iterative_bottom` for the record; ``second_pass`` is the layout of
+    the product's pass two (:class:`bbp_torch.hessian.HessianOperator`), else None."""
     return {"compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
             "iterations": r.iterations, "n_products": r.n_products, "restarts": r.restarts,
             "block_size": r.block_size, "converged": r.converged, "scale": r.scale,
-            "stalled": bool(r.info.get("stalled", False)), "seconds": seconds}
+            "stalled": bool(r.info.get("stalled", False)), "seconds": seconds,
+            "second_pass": getattr(op, "second_pass", None)}
 
 
 def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
@@ -407,10 +410,11 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
             raise ValueError("solver.mixed_precision needs the matrix-free Hessian operator "
                              "(it computes products in float32); use it without that option.")
         tol_low = max(tol, _FLOAT32_TOL)
-        first = block_lanczos(op.with_compute_dtype(torch.float32), k, block_size=block_size,
-                              basis_size=basis_size, tol=tol_low, max_iter=max_iter, seed=seed,
-                              progress=progress, stall_steps=_FLOAT32_STALL_STEPS)
-        phases.append(_phase_summary(first, torch.float32, tol_low,
+        op32 = op.with_compute_dtype(torch.float32)
+        first = block_lanczos(op32, k, block_size=block_size, basis_size=basis_size,
+                              tol=tol_low, max_iter=max_iter, seed=seed, progress=progress,
+                              stall_steps=_FLOAT32_STALL_STEPS)
+        phases.append(_phase_summary(first, op32, torch.float32, tol_low,
                                      time.perf_counter() - start))
         if not first.info.get("small_problem"):
             block_size = max(first.block_size, k)  # the float64 phase: the k Ritz vectors,
@@ -426,7 +430,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
                       max_iter=steps_left, seed=seed, start=start_block, progress=progress,
                       scale=first.scale if start_block is not None else 0.0)
-    phases.append(_phase_summary(r, getattr(op, "compute_dtype", r.values.dtype), tol,
+    phases.append(_phase_summary(r, op, getattr(op, "compute_dtype", r.values.dtype), tol,
                                  time.perf_counter() - t_phase))
     t_solve = time.perf_counter() - start
     earlier = [first] if first is not None else []
