@@ -376,30 +376,37 @@ def solver_for(name: str, dim: int, auto_max_dim: int) -> str:
     return "dense" if dim <= auto_max_dim else "iterative"
 
 
-def default_block_size(device_type: str, p: int = 4) -> int:
+def default_block_size(device_type: str, p: int = 4, float32_products: bool = False) -> int:
     """Vectors per Lanczos block: on the CPU enough that a product applies ``X`` to about 16
-    columns (``block * p``; at least 4 vectors), on a GPU 16.
+    columns (``block * p``; at least 4 vectors), or with float32 products (the first phase of
+    ``solver.mixed_precision``) to up to 32 columns with at most 8 vectors; on a GPU 16.
 
     On two CPU cores one float64 product pass over ``X`` with 16 columns ran at 45-70 GFLOP/s
     against 14-25 with 4 (memory bound), so p = 2 takes 8 vectors: at N = 4000, p = 2 the
     bottom 8 pairs needed 245 block steps of 8 against 336 of 4, at a step about 1.2x the cost.
     At p = 4 four vectors already fill 16 columns; wider blocks need many more vectors (N = 2000:
-    900 with 4, 1432 with 8). On a GPU a pass is cheap and the per-step overhead dominates, so
-    wider blocks pay.
+    900 with 4, 1432 with 8) and in float64 cost more (4.9-5.0 s against 5.7-5.8 s). Float32
+    products of 32 columns cost little more than of 16 (N = 16000, p = 4: 0.75 against 0.60 s),
+    so there p = 3-4 take 8 vectors: mixed precision at N = 16000, p = 4, tol 1e-6 took 315
+    float32 steps of 8 in 239 s against 443 of 4 in 280 s (N = 2000-4000, p = 3-4: 4-17%
+    faster); p = 1-2 keep 16 and 8 (wider blocks were slower there). On a GPU a pass is cheap
+    and the per-step overhead dominates, so wider blocks pay.
     """
     if device_type != "cpu":
         return 16
-    return max(4, 16 // max(1, p))
+    p = max(1, p)
+    narrow = max(4, 16 // p)
+    return max(narrow, min(8, 32 // p)) if float32_products else narrow
 
 
 def solver_block_size(block_size: int | None, device_type: str, kind: str = "euclidean",
-                      p: int = 1) -> int:
+                      p: int = 1, float32_products: bool = False) -> int:
     """The block size of the Lanczos iteration: ``block_size`` or the device default for ``p``
-    units, and for the spherical Hessian at least ``p`` (its ``p`` radial directions are exact
-    null vectors and a block must hold all of them)."""
+    units (:func:`default_block_size`), and for the spherical Hessian at least ``p`` (its ``p``
+    radial directions are exact null vectors and a block must hold all of them)."""
     if block_size is not None:
         return block_size
-    b = default_block_size(device_type, p)
+    b = default_block_size(device_type, p, float32_products)
     return max(b, p) if kind == "spherical" else b
 
 
@@ -640,7 +647,8 @@ def validate(cfg: Any, schema: type | None = None,
               "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")
     block = basis = None
     if solver == "iterative":
-        block = solver_block_size(s.block_size, device.split(":")[0], c.hessian.kind, pr.p)
+        block = solver_block_size(s.block_size, device.split(":")[0], c.hessian.kind, pr.p,
+                                  float32_products=s.mixed_precision)
         # mixed precision restarts its float64 phase from the k Ritz vectors as one block
         widest = max(block, k) if s.mixed_precision else block
         if s.basis_size is not None and s.basis_size < k + 2 * widest:

@@ -102,14 +102,20 @@ def test_restarts_and_sparse_ritz_solves_agree_with_dense():
     assert float((true - r.residual_estimates).abs().max()) <= 1e-10 * r.scale
 
 
-@pytest.mark.parametrize("p,block", [(1, 16), (2, 8), (4, 4), (8, 4)])
-def test_default_block_fills_sixteen_columns_of_the_product(p, block):
+@pytest.mark.parametrize("p,block,block32", [(1, 16, 16), (2, 8, 8), (3, 5, 8), (4, 4, 8),
+                                             (5, 4, 6), (8, 4, 4)])
+def test_default_block_fills_sixteen_columns_of_the_product(p, block, block32):
+    """16 columns per product (at least 4 vectors); float32 products up to 32 columns with at
+    most 8 vectors, never fewer than in float64."""
     from bbp_torch.config import default_block_size, solver_block_size
 
     assert default_block_size("cpu", p) == block
+    assert default_block_size("cpu", p, float32_products=True) == block32
     assert solver_block_size(None, "cpu", "spherical", p) == max(block, p)
+    assert solver_block_size(None, "cpu", "euclidean", p, float32_products=True) == block32
     assert solver_block_size(3, "cpu", "euclidean", p) == 3
     assert default_block_size("cuda", p) == 16
+    assert default_block_size("cuda", p, float32_products=True) == 16
 
 
 def test_basis_and_memory_rules_match_what_the_solver_allocates():
@@ -256,3 +262,18 @@ def test_cuda_iterative_matches_cpu(mixed):
     assert subspace_overlap(a.vectors, b.vectors.cpu()) > 0.999
 
 
+
+
+def test_float32_phase_takes_the_wider_default_block_at_p4():
+    """Mixed precision at p = 4 runs its float32 phase on blocks of 8 (32 columns) and its
+    float64 phase on the k Ritz vectors; float64 products alone keep blocks of 4."""
+    problem = make_problem(100, 4, 1, 4.0, 0.7, seed=5)
+    op = HessianOperator(problem)
+    mixed = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9,
+                                              mixed_precision=True))
+    plain = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9))
+    assert [x["block_size"] for x in mixed.info["phases"]] == [8, 8]
+    assert [x["block_size"] for x in plain.info["phases"]] == [4]
+    assert mixed.info["converged"] and plain.info["converged"]
+    scale = float(plain.values.abs().max())
+    assert float((mixed.values - plain.values).abs().max()) <= 1e-9 * scale

@@ -210,7 +210,8 @@ def block_lanczos(
         raise ValueError(f"k={k} must be between 1 and the operator size {n}.")
     tol = default_tol(str(dtype).removeprefix("torch.")) if tol is None else tol
     b = solver_block_size(block_size, device.type, getattr(op, "kind", "euclidean"),
-                          getattr(op, "p", 4))
+                          getattr(op, "p", 4),
+                          float32_products=getattr(op, "compute_dtype", None) == torch.float32)
     m_max = basis_size or default_basis_size(k, b, n)
     if n < max(m_max + b, 4 * (k + b)):
         return _small_problem(apply, n, k, dtype, device)
@@ -401,8 +402,11 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     tol = settings.tol if settings.tol is not None else default_tol(
         str(op.dtype).removeprefix("torch."))
     basis_size = settings.basis_size
+    float32_products = settings.mixed_precision or getattr(op, "compute_dtype",
+                                                           None) == torch.float32
     block_size = solver_block_size(settings.block_size, op.device.type,
-                                   getattr(op, "kind", "euclidean"), getattr(op, "p", 4))
+                                   getattr(op, "kind", "euclidean"), getattr(op, "p", 4),
+                                   float32_products=float32_products)
     start = time.perf_counter()
     phases, first, start_block, steps_left = [], None, None, max_iter
     if settings.mixed_precision:
