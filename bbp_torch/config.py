@@ -379,7 +379,8 @@ def solver_for(name: str, dim: int, auto_max_dim: int) -> str:
 def default_block_size(device_type: str, p: int = 4, float32_products: bool = False) -> int:
     """Vectors per Lanczos block: on the CPU enough that a product applies ``X`` to about 16
     columns (``block * p``; at least 4 vectors), or with float32 products (the first phase of
-    ``solver.mixed_precision``) to up to 32 columns with at most 8 vectors; on a GPU 16.
+    ``solver.mixed_precision``, or ``dtype=float32``) to up to 32 columns with at most 8
+    vectors; on a GPU 16.
 
     On two CPU cores one float64 product pass over ``X`` with 16 columns ran at 45-70 GFLOP/s
     against 14-25 with 4 (memory bound), so p = 2 takes 8 vectors: at N = 4000, p = 2 the
@@ -648,8 +649,9 @@ def validate(cfg: Any, schema: type | None = None,
               "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")
     block = basis = None
     if solver == "iterative":
+        # products in float32: the first phase of mixed precision, or all of a float32 run
         block = solver_block_size(s.block_size, device.split(":")[0], c.hessian.kind, pr.p,
-                                  float32_products=s.mixed_precision)
+                                  float32_products=s.mixed_precision or c.dtype == "float32")
         # mixed precision restarts its float64 phase from the k Ritz vectors as one block
         widest = max(block, k) if s.mixed_precision else block
         if s.basis_size is not None and s.basis_size < k + 2 * widest:

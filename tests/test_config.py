@@ -124,6 +124,27 @@ def test_basis_check_uses_the_block_the_solver_will_use():
     assert m["solver_info"]["converged"] and m["solver_info"]["block_size"] == 6
 
 
+def test_float32_products_resolve_the_block_the_solver_would_choose():
+    """p = 4 on the CPU: float32 products (mixed precision or dtype=float32) take blocks of 8,
+    float64 products 4; the resolved block is the one the solver picks on its own."""
+    from bbp_torch.config import SolverConfig
+    from bbp_torch.hessian import HessianOperator
+    from bbp_torch.model import make_problem
+    from bbp_torch.spectrum.lanczos import iterative_bottom
+
+    base = {"problem": {"N": 100, "p": 4, "alpha": 3.0}, "device": "cpu",
+            "solver": {"name": "iterative", "k": 8}}
+    blocks = {}
+    for name, extra in [("float64", {}), ("mixed", {"solver": {"name": "iterative", "k": 8,
+                                                               "mixed_precision": True}}),
+                        ("float32", {"dtype": "float32"})]:
+        blocks[name] = validate({**base, **extra}).config.solver.block_size
+    assert blocks == {"float64": 4, "mixed": 8, "float32": 8}
+    problem = make_problem(100, 4, 1, 3.0, 0.7, seed=2, dtype=torch.float32)
+    own = iterative_bottom(HessianOperator(problem), SolverConfig(name="iterative", k=8))
+    assert own.info["block_size"] == blocks["float32"]
+
+
 # ----------------------------------------------------------------------------- training
 
 

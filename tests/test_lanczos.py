@@ -262,8 +262,6 @@ def test_cuda_iterative_matches_cpu(mixed):
     assert subspace_overlap(a.vectors, b.vectors.cpu()) > 0.999
 
 
-
-
 def test_float32_phase_takes_the_wider_default_block_at_p4():
     """Mixed precision at p = 4 runs its float32 phase on blocks of 8 (32 columns) and its
     float64 phase on the k Ritz vectors; float64 products alone keep blocks of 4."""
