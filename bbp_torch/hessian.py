@@ -33,10 +33,10 @@ Five implementations, which the tests hold to each other and to finite differenc
 from __future__ import annotations
 
 import copy
-import time
 
 import torch
 
+from bbp_torch import layouts
 from bbp_torch.activations import QUADRATIC, get_activation
 from bbp_torch.model import Problem, Student, loss_from_output, student_output
 
@@ -48,12 +48,6 @@ PRODUCTS = ("closed_form", "autograd")
 # dtype than the products run in (every device).
 _PRODUCT_CHUNK_BYTES = 64 * 2**20
 _CAST_CHUNK_BYTES = 256 * 2**20
-# Where X takes at least this many bytes, the CPU product times its two layouts of pass two once
-# per (dtype, N, columns, chunk) and keeps the faster (:func:`_second_pass_transposed`).
-_LAYOUT_TUNE_BYTES = 256 * 2**20
-# The transposed layout is taken only when it is at least this much faster than the plain one.
-_LAYOUT_MARGIN = 0.9
-_second_pass_layouts: dict[tuple, bool] = {}
 # Rows per chunk of the autograd product: about this many bytes of X per chunk.
 _CPU_CHUNK_BYTES = 8 * 2**20
 
@@ -296,7 +290,9 @@ class HessianOperator(_Operator):
         super().__init__(problem, W, kind, chunk_size)
         self.weights = SampleWeights(problem, self.W)
         self.mu = lagrange_multipliers(problem, self.W) if kind == "spherical" else None
-        self.second_pass: str | None = None  # the layout of pass two in the last product
+        # the layouts of the two passes in the last product (bbp_torch.layouts)
+        self.first_pass: str | None = None
+        self.second_pass: str | None = None
         self._set_compute_dtype(compute_dtype or self.dtype)
 
     def _set_compute_dtype(self, dtype: torch.dtype) -> None:
@@ -328,15 +324,15 @@ class HessianOperator(_Operator):
     def _euclidean(self, V: torch.Tensor) -> torch.Tensor:
         """``H V`` for a block ``V`` of shape (b, p, N); returns (b, p, N).
 
-        Pass one is ``U = X_c V^T`` (rows of the chunk, one column per (vector, unit)), pass
-        two ``out += T^T X_c``, or ``out^T += X_c^T T`` where that ran faster on this machine
-        for a large ``X`` (:func:`_second_pass_transposed`; ``second_pass`` says which). On
-        the CPU a chunk holds about ``_PRODUCT_CHUNK_BYTES`` of ``X`` (64 MiB): chunks of 1-16
-        MiB, small enough for the second pass to find them in the cache, lost more in small
-        products than they saved in memory traffic, and 64 MiB beat whole-``X`` passes at
-        N = 16000. ``chunk_size`` bounds the rows further; when ``X`` is stored in another dtype
-        each chunk is cast into one buffer (at most ``_CAST_CHUNK_BYTES``), never into a copy of
-        the whole of ``X``.
+        Pass one is ``U = X_c V`` (rows of the chunk, one column per (vector, unit)), pass two
+        ``out += T^T X_c``, each in the layout that ran fastest on this machine for a large
+        ``X`` (:mod:`bbp_torch.layouts`; ``first_pass`` and ``second_pass`` say which). On the
+        CPU a chunk holds about ``_PRODUCT_CHUNK_BYTES`` of ``X`` (64 MiB): chunks of 1-16 MiB,
+        small enough for the second pass to find them in the cache, lost more in small products
+        than they saved in memory traffic, and 64 MiB beat whole-``X`` passes at N = 16000.
+        ``chunk_size`` bounds the rows further; when ``X`` is stored in another dtype each chunk
+        is cast into one buffer (at most ``_CAST_CHUNK_BYTES``), never into a copy of the whole
+        of ``X``.
         """
         b, p, N = V.shape
         dtype = self.compute_dtype
@@ -350,64 +346,38 @@ class HessianOperator(_Operator):
         if cast:
             rows = min(rows, max(1, _CAST_CHUNK_BYTES // (N * itemsize)))
             buffer = torch.empty(rows, N, dtype=dtype, device=self.device)
-        V_cols = V.reshape(b * p, N).to(dtype).T  # (N, b p), column (vector, unit)
-        transposed = (self.device.type == "cpu" and not cast
-                      and M * N * itemsize >= _LAYOUT_TUNE_BYTES
-                      and _second_pass_transposed(X, rows, b * p))
-        self.second_pass = "X_c^T T" if transposed else "T^T X_c"
-        shape = (N, b * p) if transposed else (b * p, N)
-        out = torch.zeros(shape, dtype=dtype, device=self.device)
+        V_rows = V.reshape(b * p, N).to(dtype).contiguous()  # (b p, N), row (vector, unit)
+        first, second = self._layouts(X, rows, b * p, buffer if cast else None)
+        out = second.zeros(b * p, N, dtype, self.device)
         for start in range(0, M, rows):
             stop = min(M, start + rows)
             Xc = buffer[:stop - start].copy_(X[start:stop]) if cast else X[start:stop]
-            U = (Xc @ V_cols).view(stop - start, b, p)  # sqrt(N) U, (m, b, p)
+            U = first.run(Xc, V_rows).reshape(stop - start, b, p)  # sqrt(N) U, (m, b, p)
             g = self._g[start:stop, None, :]  # (m, 1, p)
             gU = (U * g).sum(dim=2, keepdim=True)  # (m, b, 1)
             T = self._beta[start:stop, None, :] * U + self._rg[start:stop, None, :] * gU
-            if transposed:
-                out.addmm_(Xc.T, T.view(stop - start, b * p))
-            else:
-                out.addmm_(T.view(stop - start, b * p).T, Xc)
-        if transposed:
-            out = out.T
-        return out.reshape(b, p, N).to(self.dtype) / N
+            second.add(out, T.view(stop - start, b * p), Xc)
+        return second.result(out).reshape(b, p, N).to(self.dtype) / N
+
+    def _layouts(self, X: torch.Tensor, rows: int, cols: int,
+                 buffer: torch.Tensor | None) -> tuple[layouts.PassOne, layouts.PassTwo]:
+        """The layouts of the two passes (:func:`bbp_torch.layouts.choose` on the CPU for a
+        large ``X``, else the plain ones), named in ``first_pass`` and ``second_pass``."""
+        dtype = self.compute_dtype
+        chosen = layouts.PLAIN
+        if (self.device.type == "cpu"
+                and X.shape[0] * X.shape[1] * torch.finfo(dtype).bits // 8 >= layouts.TUNE_BYTES):
+            if buffer is None:
+                chunks = [X[start:start + rows] for start in range(0, min(len(X), 2 * rows), rows)]
+            else:  # X cast chunk by chunk: time on the one buffer
+                chunks = [buffer.copy_(X[:len(buffer)])] * min(2, -(-len(X) // rows))
+            chosen = layouts.choose(chunks, cols)
+        self.first_pass, self.second_pass = chosen[0].name, chosen[1].name
+        return chosen
 
     def dense(self) -> torch.Tensor:
         """The dense matrix (closed form), for small problems and checks."""
         return dense_hessian(self.problem, self.W, self.kind)
-
-
-def _second_pass_transposed(X: torch.Tensor, rows: int, cols: int) -> bool:
-    """Whether pass two of the CPU product runs faster as ``out^T += X_c^T T`` than as
-    ``out += T^T X_c`` here, for chunks of ``rows`` rows of ``X`` and ``cols`` columns of ``T``
-    (in the dtype of ``X``); measured once per (dtype, N, cols, rows) and remembered.
-
-    The two layouts give the same sums in another order (equal bits at N <= 4000, rounding apart
-    at N = 16000), and which one MKL runs faster depends on the CPU: measured side by side at
-    N = 16000, p = 4, float32, four vectors, 0.84-0.89 s against 1.04-1.12 s per product on one
-    machine and 0.91 s against 0.60 s on another. So the plain layout is kept unless the
-    transposed one is clearly faster (``_LAYOUT_MARGIN``): the choice, and with it the rounding,
-    stays the same from run to run on one machine.
-    """
-    key = (X.dtype, X.shape[1], cols, rows)
-    if key not in _second_pass_layouts:
-        slab = [X[start:start + rows] for start in range(0, min(len(X), 4 * rows), rows)]
-        T = torch.ones(rows, cols, dtype=X.dtype)
-        plain = torch.zeros(cols, X.shape[1], dtype=X.dtype)
-        transposed = torch.zeros(X.shape[1], cols, dtype=X.dtype)
-
-        def seconds(run) -> float:
-            begin = time.perf_counter()
-            for Xc in slab:
-                run(Xc)
-            return time.perf_counter() - begin
-
-        times = {False: [], True: []}
-        for _ in range(4):  # alternating; the best of three after a warm-up round
-            times[False].append(seconds(lambda Xc: plain.addmm_(T[:len(Xc)].T, Xc)))
-            times[True].append(seconds(lambda Xc: transposed.addmm_(Xc.T, T[:len(Xc)])))
-        _second_pass_layouts[key] = min(times[True][1:]) < _LAYOUT_MARGIN * min(times[False][1:])
-    return _second_pass_layouts[key]
 
 
 class AutogradOperator(_Operator):

@@ -493,7 +493,8 @@ def _print_big(r: dict) -> None:
     for x, step in zip(r["phases"], r["step_s"], strict=True):
         print(f"    {x['compute_dtype']} products: {x['iterations']} steps of {x['block_size']} "
               f"vectors, {x['seconds']:.1f} s ({step:.3f} s per block step), to tol "
-              f"{x['tol']:g} (converged={x['converged']})")
+              f"{x['tol']:g} (converged={x['converged']}); layouts "
+              f"{x.get('first_pass')} | {x.get('second_pass')}")
     print(f"  memory floor: one pass over X ({r['x_gb']:.2f} GB) takes {r['x_pass_s']:.3f} s "
           f"({r['x_gb'] / r['x_pass_s']:.1f} GB/s); a block step costs "
           f"{r['step_s'][0] / r['x_pass_s']:.1f}x that (its product alone "

@@ -197,47 +197,70 @@ def test_float32_products_on_float64_x_use_one_float32_copy_of_x():
 
 
 @pytest.mark.parametrize("data_dtype", ["float32", "float64"])
-def test_both_layouts_of_pass_two_match_dense(monkeypatch, data_dtype):
-    """Whichever layout of pass two the machine's timing picks, the product is H V."""
-    import bbp_torch.hessian as hessian
+def test_every_layout_of_the_two_passes_matches_dense(monkeypatch, data_dtype):
+    """Whichever layouts of the two passes the machine's timing picks (oneDNN ones included,
+    in float32, where this build has them), the product is H V."""
+    import itertools
+
+    import bbp_torch.layouts as layouts
 
     problem = make_problem(90, 3, 1, 3.0, 0.7, seed=6, data_dtype=data_dtype)
     H = HessianOperator(problem).dense()
     V = torch.randn(270, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    monkeypatch.setattr(hessian, "_LAYOUT_TUNE_BYTES", 0)
-    tol = 1e-5 if data_dtype == "float32" else 1e-12
-    for transposed, name in [(False, "T^T X_c"), (True, "X_c^T T")]:
-        monkeypatch.setattr(hessian, "_second_pass_transposed", lambda *a, t=transposed: t)
-        for compute in (torch.float64, torch.float32):
+    monkeypatch.setattr(layouts, "TUNE_BYTES", 0)
+    tried = set()
+    for compute in (torch.float64, torch.float32):
+        firsts, seconds = layouts.candidates(compute)
+        assert len(firsts) >= 2 and len(seconds) >= 2
+        for first, second in itertools.product(firsts, seconds):
+            monkeypatch.setattr(layouts, "choose", lambda *a, f=first, s=second: (f, s))
             op = HessianOperator(problem, chunk_size=40).with_compute_dtype(compute)
             HV = op.matvec(V)
-            cast = problem.X.dtype == torch.float32 and compute == torch.float64  # chunk by chunk
-            assert op.second_pass == ("T^T X_c" if cast else name)
+            assert (op.first_pass, op.second_pass) == (first.name, second.name)
             err = float((HV - H @ V).abs().max() / (H @ V).abs().max())
-            assert err < (1e-5 if compute == torch.float32 else tol)
+            assert err < (1e-5 if compute == torch.float32 or data_dtype == "float32" else 1e-12)
+            tried.add((first.name, second.name))
+    assert len(tried) == len(layouts.FIRST_PASSES[:2]) * len(layouts.SECOND_PASSES[:2]) + (
+        5 if layouts._LINEAR is not None else 0)
 
 
-def test_layout_of_pass_two_is_measured_once_and_remembered(monkeypatch):
-    import bbp_torch.hessian as hessian
+def test_layouts_are_measured_once_per_shape_and_remembered(monkeypatch):
+    import bbp_torch.layouts as layouts
 
-    monkeypatch.setattr(hessian, "_LAYOUT_TUNE_BYTES", 0)
-    monkeypatch.setattr(hessian, "_second_pass_layouts", {})
+    monkeypatch.setattr(layouts, "TUNE_BYTES", 0)
+    monkeypatch.setattr(layouts, "_chosen", {})
     problem = make_problem(60, 2, 1, 3.0, 0.7, seed=2)
     op = HessianOperator(problem, chunk_size=50)
     V = torch.randn(120, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     first = op.matvec(V)
-    assert list(hessian._second_pass_layouts) == [(torch.float64, 60, 8, 50)]
-    assert op.second_pass == ("X_c^T T" if hessian._second_pass_layouts[
-        (torch.float64, 60, 8, 50)] else "T^T X_c")
-    for choice in (True, False):  # the remembered choice is the one used, not measured again
-        hessian._second_pass_layouts[(torch.float64, 60, 8, 50)] = choice
+    assert list(layouts._chosen) == [(torch.float64, 60, 50)]
+    chosen = layouts._chosen[(torch.float64, 60, 50)]
+    assert (op.first_pass, op.second_pass) == (chosen[0].name, chosen[1].name)
+    op.matvec(V[:, :1])  # another block width on the same X: the same choice, not measured again
+    assert len(layouts._chosen) == 1
+    firsts, seconds = layouts.candidates(torch.float64)
+    for pair in [(firsts[1], seconds[1]), (firsts[0], seconds[0])]:  # the remembered one is used
+        layouts._chosen[(torch.float64, 60, 50)] = pair
         assert torch.allclose(op.matvec(V), first, rtol=0, atol=1e-12)
-        assert op.second_pass == ("X_c^T T" if choice else "T^T X_c")
-    assert len(hessian._second_pass_layouts) == 1
+        assert (op.first_pass, op.second_pass) == (pair[0].name, pair[1].name)
+    assert len(layouts._chosen) == 1
+    monkeypatch.setattr(layouts, "TUNE_BYTES", 10**12)  # a small X keeps the plain layouts
     small = HessianOperator(make_problem(60, 2, 1, 3.0, 0.7, seed=2))
-    monkeypatch.setattr(hessian, "_LAYOUT_TUNE_BYTES", 10**12)  # a small X keeps the plain one
     small.matvec(V)
-    assert small.second_pass == "T^T X_c"
+    assert (small.first_pass, small.second_pass) == ("X_c V", "T^T X_c")
+    assert len(layouts._chosen) == 1
+
+
+def test_layout_choice_keeps_the_first_within_the_margin():
+    """The plain layout (first) stays unless another is clearly faster; among faster ones the
+    earliest within the margin of the fastest wins, so noise between near-equal ones cannot
+    move the choice past an earlier candidate."""
+    from bbp_torch.layouts import MARGIN, _first_within_margin
+
+    assert _first_within_margin({"plain": 1.0, "other": 0.95}) == "plain"
+    assert _first_within_margin({"plain": 1.0, "other": MARGIN * 0.99}) == "other"
+    assert _first_within_margin({"plain": 1.0, "b": 0.50, "c": 0.47}) == "b"
+    assert _first_within_margin({"plain": 1.0, "b": 0.60, "c": 0.40}) == "c"
 
 
 def test_hessian_kind_is_checked():

@@ -370,12 +370,13 @@ def _progress_bar(total: int):
 
 def _phase_summary(r: LanczosResult, op, compute_dtype: torch.dtype, tol: float,
                    seconds: float) -> dict:
-    """One phase of :func:`iterative_bottom` for the record; ``second_pass`` is the layout of
-    the product's pass two (:class:`bbp_torch.hessian.HessianOperator`), else None."""
+    """One phase of :func:`iterative_bottom` for the record; ``first_pass`` and ``second_pass``
+    are the layouts of the product's two passes (:mod:`bbp_torch.layouts`), else None."""
     return {"compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
             "iterations": r.iterations, "n_products": r.n_products, "restarts": r.restarts,
             "block_size": r.block_size, "converged": r.converged, "scale": r.scale,
             "stalled": bool(r.info.get("stalled", False)), "seconds": seconds,
+            "first_pass": getattr(op, "first_pass", None),
             "second_pass": getattr(op, "second_pass", None)}
 
 
