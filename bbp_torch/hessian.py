@@ -352,11 +352,11 @@ class HessianOperator(_Operator):
         for start in range(0, M, rows):
             stop = min(M, start + rows)
             Xc = buffer[:stop - start].copy_(X[start:stop]) if cast else X[start:stop]
-            U = first.run(Xc, V_rows).reshape(stop - start, b, p)  # sqrt(N) U, (m, b, p)
+            U = first.run(Xc, V_rows).contiguous().view(stop - start, b, p)  # sqrt(N) U
             g = self._g[start:stop, None, :]  # (m, 1, p)
             gU = (U * g).sum(dim=2, keepdim=True)  # (m, b, 1)
             T = self._beta[start:stop, None, :] * U + self._rg[start:stop, None, :] * gU
-            second.add(out, T.view(stop - start, b * p), Xc)
+            second.add(out, T.reshape(stop - start, b * p), Xc)
         return second.result(out).reshape(b, p, N).to(self.dtype) / N
 
     def _layouts(self, X: torch.Tensor, rows: int, cols: int,

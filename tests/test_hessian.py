@@ -196,15 +196,19 @@ def test_float32_products_on_float64_x_use_one_float32_copy_of_x():
     assert not hasattr(back, "_X") and torch.equal(back.matvec(V), exact)
 
 
-@pytest.mark.parametrize("data_dtype", ["float32", "float64"])
-def test_every_layout_of_the_two_passes_matches_dense(monkeypatch, data_dtype):
+@pytest.mark.parametrize("data_dtype, activation", [("float32", "quadratic"),
+                                                     ("float64", "quadratic"),
+                                                     ("float64", "tanh")])
+def test_every_layout_of_the_two_passes_matches_dense(monkeypatch, data_dtype, activation):
     """Whichever layouts of the two passes the machine's timing picks (oneDNN ones included,
-    in float32, where this build has them), the product is H V."""
+    in float32, where this build has them), the product is H V, for the square (one beta per
+    sample) and another activation (one beta per unit)."""
     import itertools
 
     import bbp_torch.layouts as layouts
 
-    problem = make_problem(90, 3, 1, 3.0, 0.7, seed=6, data_dtype=data_dtype)
+    problem = make_problem(90, 3, 1, 3.0, 1.5, seed=6, data_dtype=data_dtype,
+                           activation=activation)
     H = HessianOperator(problem).dense()
     V = torch.randn(270, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     monkeypatch.setattr(layouts, "TUNE_BYTES", 0)
