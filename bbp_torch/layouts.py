@@ -13,11 +13,11 @@ a two-core AMD EPYC: pass one in float64 took 178 ms as ``X_c V`` and 63 ms as
 ``(V^T X_c^T)^T`` through MKL; in float32, 37 ms through MKL and 13 ms through oneDNN. An Intel
 machine of an earlier session ran pass two 1.5x faster in the plain layout where another ran it
 1.5x faster transposed. So for a large ``X`` (:data:`TUNE_BYTES`) the CPU product times every
-layout of each pass once per (dtype, N, chunk rows) and keeps the first of the list (the plain
-one first) that takes at most 1.25 times the fastest (:data:`MARGIN`), so that a machine makes
-the same choice, and so the same numbers, from run to run unless two layouts sit near that
-boundary (the record names the layouts that ran). A small ``X``, and every GPU, takes the plain
-layouts.
+layout of each pass once per (dtype, N, chunk rows, threads) and keeps the first of the list
+(the plain one first) that takes at most 1.25 times the fastest (:data:`MARGIN`), so that a
+machine makes the same choice, and so the same numbers, from run to run unless two layouts sit
+near that boundary (the record names the layouts that ran). A small ``X``, and every GPU, takes
+the plain layouts.
 """
 
 from __future__ import annotations
@@ -102,12 +102,6 @@ def candidates(dtype: torch.dtype) -> tuple[tuple[PassOne, ...], tuple[PassTwo, 
             tuple(x for x in SECOND_PASSES if onednn or not x.onednn))
 
 
-def by_name(first: str, second: str) -> tuple[PassOne, PassTwo]:
-    """The layouts called ``first`` and ``second`` (as a record names them)."""
-    return (next(x for x in FIRST_PASSES if x.name == first),
-            next(x for x in SECOND_PASSES if x.name == second))
-
-
 def _first_within_margin(seconds: dict) -> object:
     """The first layout (in list order) that takes at most ``1/MARGIN`` times the fastest."""
     best = min(seconds.values())
@@ -117,12 +111,13 @@ def _first_within_margin(seconds: dict) -> object:
 def choose(chunks: list[torch.Tensor], cols: int) -> tuple[PassOne, PassTwo]:
     """The layouts of pass one and pass two for chunks shaped like ``chunks`` (CPU, one or two
     of them, in the products' dtype), timed with ``cols`` columns; measured once per (dtype, N,
-    chunk rows) and remembered for the process, so that every product of a run on this ``X``
+    chunk rows, threads) and remembered for the process, so that every product of a run on this
+    ``X``
     (the float64 phase and the residual check of a mixed-precision solve included) makes the
     same choice. Each layout runs over the chunks in alternating rounds; the best of three
     after a warm-up round counts."""
     Xc = chunks[0]
-    key = (Xc.dtype, Xc.shape[1], Xc.shape[0])
+    key = (Xc.dtype, Xc.shape[1], Xc.shape[0], torch.get_num_threads())
     if key not in _chosen:
         firsts, seconds = candidates(Xc.dtype)
         V_rows = torch.ones(cols, Xc.shape[1], dtype=Xc.dtype)

@@ -237,14 +237,15 @@ def test_layouts_are_measured_once_per_shape_and_remembered(monkeypatch):
     op = HessianOperator(problem, chunk_size=50)
     V = torch.randn(120, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     first = op.matvec(V)
-    assert list(layouts._chosen) == [(torch.float64, 60, 50)]
-    chosen = layouts._chosen[(torch.float64, 60, 50)]
+    key = (torch.float64, 60, 50, torch.get_num_threads())
+    assert list(layouts._chosen) == [key]
+    chosen = layouts._chosen[key]
     assert (op.first_pass, op.second_pass) == (chosen[0].name, chosen[1].name)
     op.matvec(V[:, :1])  # another block width on the same X: the same choice, not measured again
     assert len(layouts._chosen) == 1
     firsts, seconds = layouts.candidates(torch.float64)
     for pair in [(firsts[1], seconds[1]), (firsts[0], seconds[0])]:  # the remembered one is used
-        layouts._chosen[(torch.float64, 60, 50)] = pair
+        layouts._chosen[key] = pair
         assert torch.allclose(op.matvec(V), first, rtol=0, atol=1e-12)
         assert (op.first_pass, op.second_pass) == (pair[0].name, pair[1].name)
     assert len(layouts._chosen) == 1

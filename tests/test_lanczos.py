@@ -204,6 +204,36 @@ def test_mixed_precision_on_float64_x_reaches_float64_accuracy():
     assert subspace_overlap(dense.vectors, it.vectors) > 0.999
 
 
+@pytest.mark.parametrize("forced", [False, True])
+def test_mixed_precision_with_the_measured_or_the_last_layouts_agrees_with_dense(
+        monkeypatch, forced):
+    """The layouts of the product timed on this machine (every X tuned here), or the last of
+    each list forced (oneDNN in float32 where this build has it, MKL's swapped and transposed
+    ones in float64): the solve still meets tol against dense eigh, degenerate teacher outliers
+    (p p* = 4) included, and each phase names the layouts that ran."""
+    import bbp_torch.layouts as layouts
+
+    monkeypatch.setattr(layouts, "TUNE_BYTES", 0)
+    monkeypatch.setattr(layouts, "_chosen", {})
+    if forced:
+        monkeypatch.setattr(layouts, "choose", lambda chunks, cols: tuple(
+            x[-1] for x in layouts.candidates(chunks[0].dtype)))
+    problem = make_problem(250, 4, 1, 4.0, 0.7, seed=8)
+    op = HessianOperator(problem, chunk_size=300)
+    it = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-10, mixed_precision=True))
+    dense = bottom_eigenpairs(op, SolverConfig(k=8, full_spectrum=False))
+    assert it.info["converged"] and max(it.info["relative_residuals"]) <= 1e-10
+    scale = float(dense.values.abs().max())
+    assert float((it.values - dense.values).abs().max()) <= 1e-10 * scale
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+    names = [(x["first_pass"], x["second_pass"]) for x in it.info["phases"]]
+    for phase, dtype in zip(names, (torch.float32, torch.float64), strict=True):
+        firsts, seconds = layouts.candidates(dtype)
+        assert phase[0] in [x.name for x in firsts] and phase[1] in [x.name for x in seconds]
+        if forced:
+            assert phase == (firsts[-1].name, seconds[-1].name)
+
+
 def test_mixed_precision_widens_a_small_basis_for_its_float64_block():
     problem = make_problem(100, 2, 1, 4.0, 0.7, seed=1, data_dtype="float32")
     op = HessianOperator(problem)
