@@ -367,11 +367,13 @@ class HessianOperator(_Operator):
         chosen = layouts.PLAIN
         if (self.device.type == "cpu"
                 and X.shape[0] * X.shape[1] * torch.finfo(dtype).bits // 8 >= layouts.TUNE_BYTES):
-            if buffer is None:
-                chunks = [X[start:start + rows] for start in range(0, min(len(X), 2 * rows), rows)]
-            else:  # X cast chunk by chunk: time on the one buffer
-                chunks = [buffer.copy_(X[:len(buffer)])] * min(2, -(-len(X) // rows))
-            chosen = layouts.choose(chunks, cols)
+            def chunks() -> list[torch.Tensor]:
+                if buffer is None:
+                    return [X[a:a + rows] for a in range(0, min(len(X), 2 * rows), rows)]
+                # X cast chunk by chunk: time on the one buffer
+                return [buffer.copy_(X[:len(buffer)])] * min(2, -(-len(X) // rows))
+
+            chosen = layouts.choose(dtype, X.shape[1], rows, cols, chunks)
         self.first_pass, self.second_pass = chosen[0].name, chosen[1].name
         return chosen
 

@@ -108,25 +108,26 @@ def _first_within_margin(seconds: dict) -> object:
     return next(layout for layout, t in seconds.items() if MARGIN * t <= best)
 
 
-def choose(chunks: list[torch.Tensor], cols: int) -> tuple[PassOne, PassTwo]:
-    """The layouts of pass one and pass two for chunks shaped like ``chunks`` (CPU, one or two
-    of them, in the products' dtype), timed with ``cols`` columns; measured once per (dtype, N,
-    chunk rows, threads) and remembered for the process, so that every product of a run on this
-    ``X``
-    (the float64 phase and the residual check of a mixed-precision solve included) makes the
-    same choice. Each layout runs over the chunks in alternating rounds; the best of three
-    after a warm-up round counts."""
-    Xc = chunks[0]
-    key = (Xc.dtype, Xc.shape[1], Xc.shape[0], torch.get_num_threads())
+def choose(dtype: torch.dtype, N: int, rows: int, cols: int,
+           chunks: Callable[[], list[torch.Tensor]]) -> tuple[PassOne, PassTwo]:
+    """The layouts of pass one and pass two for chunks of ``rows`` rows of an ``N``-column
+    ``X`` in ``dtype`` (CPU), timed with ``cols`` columns on ``chunks()`` (one or two such
+    chunks, asked for only when the shape has not been measured yet); measured once per (dtype,
+    N, chunk rows, threads) and remembered for the process, so that every product of a run on
+    this ``X`` (the float64 phase and the residual check of a mixed-precision solve included)
+    makes the same choice. Each layout runs over the chunks in alternating rounds; the best of
+    three after a warm-up round counts."""
+    key = (dtype, N, rows, torch.get_num_threads())
     if key not in _chosen:
-        firsts, seconds = candidates(Xc.dtype)
-        V_rows = torch.ones(cols, Xc.shape[1], dtype=Xc.dtype)
-        T = torch.ones(Xc.shape[0], cols, dtype=Xc.dtype)
-        outs = {layout: layout.zeros(cols, Xc.shape[1], Xc.dtype, "cpu") for layout in seconds}
+        slab = chunks()
+        firsts, seconds = candidates(dtype)
+        V_rows = torch.ones(cols, N, dtype=dtype)
+        T = torch.ones(rows, cols, dtype=dtype)
+        outs = {layout: layout.zeros(cols, N, dtype, "cpu") for layout in seconds}
 
         def timed(run) -> float:
             begin = time.perf_counter()
-            for chunk in chunks:
+            for chunk in slab:
                 run(chunk)
             return time.perf_counter() - begin
 

@@ -224,8 +224,9 @@ def test_every_layout_of_the_two_passes_matches_dense(monkeypatch, data_dtype, a
             err = float((HV - H @ V).abs().max() / (H @ V).abs().max())
             assert err < (1e-5 if compute == torch.float32 or data_dtype == "float32" else 1e-12)
             tried.add((first.name, second.name))
-    assert len(tried) == len(layouts.FIRST_PASSES[:2]) * len(layouts.SECOND_PASSES[:2]) + (
-        5 if layouts._LINEAR is not None else 0)
+    every = {(f.name, s.name) for dtype in (torch.float64, torch.float32)
+             for f, s in itertools.product(*layouts.candidates(dtype))}
+    assert tried == every and len(tried) == (9 if layouts._LINEAR is not None else 4)
 
 
 def test_layouts_are_measured_once_per_shape_and_remembered(monkeypatch):
@@ -243,6 +244,8 @@ def test_layouts_are_measured_once_per_shape_and_remembered(monkeypatch):
     assert (op.first_pass, op.second_pass) == (chosen[0].name, chosen[1].name)
     op.matvec(V[:, :1])  # another block width on the same X: the same choice, not measured again
     assert len(layouts._chosen) == 1
+    # a measured shape asks for no chunks (no slab built, no chunk cast, on every product)
+    assert layouts.choose(torch.float64, 60, 50, 4, lambda: pytest.fail("timed again")) == chosen
     firsts, seconds = layouts.candidates(torch.float64)
     for pair in [(firsts[1], seconds[1]), (firsts[0], seconds[0])]:  # the remembered one is used
         layouts._chosen[key] = pair

@@ -216,8 +216,8 @@ def test_mixed_precision_with_the_measured_or_the_last_layouts_agrees_with_dense
     monkeypatch.setattr(layouts, "TUNE_BYTES", 0)
     monkeypatch.setattr(layouts, "_chosen", {})
     if forced:
-        monkeypatch.setattr(layouts, "choose", lambda chunks, cols: tuple(
-            x[-1] for x in layouts.candidates(chunks[0].dtype)))
+        monkeypatch.setattr(layouts, "choose", lambda dtype, *a: tuple(
+            x[-1] for x in layouts.candidates(dtype)))
     problem = make_problem(250, 4, 1, 4.0, 0.7, seed=8)
     op = HessianOperator(problem, chunk_size=300)
     it = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-10, mixed_precision=True))
