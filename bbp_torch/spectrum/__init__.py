@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bbp_torch.config import SolverConfig, default_k, default_tol, solver_for
+from bbp_torch.spectrum.davidson import block_davidson
 from bbp_torch.spectrum.dense import dense_bottom, full_spectrum, symmetric_eigh
 from bbp_torch.spectrum.lanczos import block_lanczos, iterative_bottom
 from bbp_torch.spectrum.types import Eigenpairs, residual_norms
 
-__all__ = ["Eigenpairs", "block_lanczos", "bottom_eigenpairs", "dense_bottom", "full_spectrum",
-           "iterative_bottom", "residual_norms", "symmetric_eigh"]
+__all__ = ["Eigenpairs", "block_davidson", "block_lanczos", "bottom_eigenpairs", "dense_bottom",
+           "full_spectrum", "iterative_bottom", "residual_norms", "symmetric_eigh"]
 
 
 def bottom_eigenpairs(op, settings: SolverConfig | None = None, *, seed: int = 0,

@@ -40,6 +40,7 @@ from bbp_torch.config import (
     SolverConfig,
     default_basis_size,
     default_tol,
+    refinement_basis_size,
     solver_block_size,
 )
 from bbp_torch.spectrum.types import Eigenpairs, residual_norms
@@ -52,6 +53,9 @@ _FRESH_STEPS = 3
 # accurate to a few 1e-7) or after this many steps without a new low.
 _FLOAT32_TOL = 1e-6
 _FLOAT32_STALL_STEPS = 40
+# ... and hands the float64 refinement its k Ritz vectors and the next 2k, which join the
+# refinement's first expansion (bbp_torch.spectrum.davidson).
+_NEXT_RITZ = 2
 # At most this many block steps between two Rayleigh-Ritz solves of the projected matrix.
 _MAX_INTERVAL = 16
 # ... and the Rayleigh-Ritz solves may cost about this share of the steps they cover.
@@ -63,7 +67,8 @@ class LanczosResult:
     """``values`` (k,) ascending, ``vectors`` (n, k) orthonormal columns.
 
     ``residual_estimates`` (k,) are the absolute residuals from the Lanczos relation; ``scale``
-    is the largest ``|Ritz value|`` seen (the denominator of the relative tolerance).
+    is the largest ``|Ritz value|`` seen (the denominator of the relative tolerance);
+    ``next_vectors`` (n, e) the next ``e`` Ritz vectors, when asked for (``next_ritz``).
     """
 
     values: torch.Tensor
@@ -77,6 +82,7 @@ class LanczosResult:
     block_size: int
     basis_size: int
     info: dict = field(default_factory=dict)
+    next_vectors: torch.Tensor | None = None
 
 
 def as_block_operator(op) -> tuple[Callable[[torch.Tensor], torch.Tensor], int, torch.dtype,
@@ -189,6 +195,7 @@ def block_lanczos(
     progress: bool = False,
     stall_steps: int | None = None,
     scale: float = 0.0,
+    next_ritz: int = 0,
 ) -> LanczosResult:
     """The ``k`` smallest eigenpairs of a symmetric operator by thick-restart block Lanczos.
 
@@ -203,7 +210,8 @@ def block_lanczos(
     non-convergence: ``converged`` says so. ``stall_steps`` stops early (``info["stalled"]``)
     when the largest wanted residual has not reached a new low for that many steps (the floor
     of an inexact operator). ``scale`` is a known lower bound on ``||H||_2`` (e.g. from an
-    earlier run); the tolerance's scale starts there.
+    earlier run); the tolerance's scale starts there. ``next_ritz`` also returns the Ritz
+    vectors after the ``k`` wanted ones, at most that many (``next_vectors``).
     """
     apply, n, dtype, device = as_block_operator(op)
     if not 1 <= k <= n:
@@ -299,10 +307,10 @@ def block_lanczos(
     finally:
         if bar is not None:
             bar.close()
-    vectors = Q[:, :m] @ S[:, :k].to(device=device, dtype=dtype)
+    ritz = Q[:, :m] @ S[:, :k + min(next_ritz, m - k)].to(device=device, dtype=dtype)
     return LanczosResult(
         values=theta[:k].to(device=device, dtype=dtype),
-        vectors=vectors,
+        vectors=ritz[:, :k],
         residual_estimates=res[:k],
         iterations=iterations,
         n_products=n_products,
@@ -313,6 +321,7 @@ def block_lanczos(
         basis_size=m_max,
         info={"time_apply": t_apply, "time_ritz": t_ritz, "ritz_solves": checks,
               "history": [h for _, h in history], "stalled": stalled},
+        next_vectors=ritz[:, k:] if next_ritz > 0 else None,
     )
 
 
@@ -372,7 +381,8 @@ def _phase_summary(r: LanczosResult, op, compute_dtype: torch.dtype, tol: float,
                    seconds: float) -> dict:
     """One phase of :func:`iterative_bottom` for the record; ``first_pass`` and ``second_pass``
     are the layouts of the product's two passes (:mod:`bbp_torch.layouts`), else None."""
-    return {"compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
+    return {"method": r.info.get("method", "block_lanczos"),
+            "compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
             "iterations": r.iterations, "n_products": r.n_products, "restarts": r.restarts,
             "block_size": r.block_size, "converged": r.converged, "scale": r.scale,
             "stalled": bool(r.info.get("stalled", False)), "seconds": seconds,
@@ -389,11 +399,12 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     ``basis_size`` set; unset ones take the defaults of :mod:`bbp_torch.config`).
     ``settings.mixed_precision`` (a :class:`bbp_torch.hessian.HessianOperator` only) runs the
     Lanczos iteration first on float32 products (``compute_dtype``), down to a relative
-    residual of ``max(tol, 1e-6)`` or until it stops improving, then restarts with float64
-    products from its ``k`` Ritz vectors (one block, padded with seeded random columns when the
-    block is wider than ``k``) and converges to ``tol`` there:
+    residual of ``max(tol, 1e-6)`` or until it stops improving, then refines its ``k`` Ritz
+    vectors with float64 products down to ``tol``
+    (:func:`bbp_torch.spectrum.davidson.block_davidson`, which applies the operator only to the
+    residuals of the pairs not yet converged, and at first to the next ``2k`` Ritz vectors):
     the returned pairs, their residuals and ``converged`` are float64 results.
-    ``settings.max_iter`` bounds the block steps of both phases together.
+    ``settings.max_iter`` bounds the operator calls of both phases together.
 
     Residuals are recomputed with one more operator call (true ``||H v - lambda v||``, not the
     Lanczos estimate). ``info`` holds the relative residuals, the product count, restarts,
@@ -418,23 +429,23 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         op32 = op.with_compute_dtype(torch.float32)
         first = block_lanczos(op32, k, block_size=block_size, basis_size=basis_size,
                               tol=tol_low, max_iter=max_iter, seed=seed, progress=progress,
-                              stall_steps=_FLOAT32_STALL_STEPS)
+                              stall_steps=_FLOAT32_STALL_STEPS, next_ritz=_NEXT_RITZ * k)
         phases.append(_phase_summary(first, op32, torch.float32, tol_low,
                                      time.perf_counter() - start))
         if not first.info.get("small_problem"):
-            block_size = max(first.block_size, k)  # the float64 phase: the k Ritz vectors,
-            start_block = first.vectors  # padded to a full block by seeded random columns
-            if block_size > k:
-                pad = seeded_block(first.vectors.shape[0], block_size - k, seed + 1,
-                                   first.vectors.dtype, first.vectors.device)
-                start_block = torch.cat([start_block, pad], dim=1)
+            start_block = first.vectors
             steps_left = max(1, max_iter - first.iterations)
-            if basis_size is not None:  # room for the wider block
-                basis_size = max(basis_size, k + 2 * block_size)
     t_phase = time.perf_counter()
-    r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
-                      max_iter=steps_left, seed=seed, start=start_block, progress=progress,
-                      scale=first.scale if start_block is not None else 0.0)
+    if start_block is not None:  # the float64 phase refines the float32 Ritz vectors
+        from bbp_torch.spectrum.davidson import block_davidson
+
+        r = block_davidson(op, start_block, k, tol=tol, max_iter=steps_left,
+                           basis_size=refinement_basis_size(first.basis_size, k),
+                           scale=first.scale, progress=progress,
+                           next_vectors=first.next_vectors)
+    else:
+        r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
+                          max_iter=steps_left, seed=seed, progress=progress)
     phases.append(_phase_summary(r, op, getattr(op, "compute_dtype", r.values.dtype), tol,
                                  time.perf_counter() - t_phase))
     t_solve = time.perf_counter() - start
@@ -444,7 +455,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
                        solver="iterative", tol=tol, scale=r.scale,
                        iterations=sum(x.iterations for x in earlier) + r.iterations)
     pairs.info = {
-        "method": "block_lanczos",
+        "method": "+".join(dict.fromkeys(p["method"] for p in phases)),
         "tol": tol,
         "converged": pairs.converged,
         "lanczos_converged": r.converged,
@@ -467,7 +478,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     if not pairs.converged:
         met = sum(x <= tol for x in pairs.relative_residuals)
         pairs.info["warning"] = (
-            f"block Lanczos stopped after {pairs.iterations} block steps (solver.max_iter="
-            f"{max_iter}) with {met}/{k} pairs at relative residual <= solver.tol={tol:g}; "
-            "raise solver.max_iter or solver.tol.")
+            f"the iterative solver stopped after {pairs.iterations} operator calls "
+            f"(solver.max_iter={max_iter}) with {met}/{k} pairs at relative residual <= "
+            f"solver.tol={tol:g}; raise solver.max_iter or solver.tol.")
     return pairs
