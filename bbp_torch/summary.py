@@ -74,10 +74,12 @@ def study_summary(record: dict, run_dir: Path | None = None) -> str:
                      f"(solver.tol {fmt(m.get('tol'), 3)})")
     info = m.get("solver_info")
     if info:
-        phases = ", ".join(f"{x['iterations']} on {x['compute_dtype']} products"
-                           for x in info.get("phases", []))
+        names = {"block_lanczos": "block Lanczos", "block_davidson": "block Davidson"}
+        phases = ", ".join(
+            f"{x['iterations']} of {names.get(x.get('method'), 'block Lanczos')} on "
+            f"{x['compute_dtype']} products" for x in info.get("phases", []))
         state = "converged" if info.get("converged") else "NOT converged"
-        lines.append(f"  block Lanczos      : {m.get('iterations')} block steps ({phases}), "
+        lines.append(f"  iterative solver   : {m.get('iterations')} operator calls ({phases}), "
                      f"{state}")
     return "\n".join(lines + _footer(record, run_dir))
 

@@ -321,7 +321,8 @@ def versus_peers(N: int, p: int, alpha: float, k: int, tol: float, device: str,
     out["ours_mixed"] = {
         "seconds": min(mixed_times), "all_seconds": mixed_times,
         "n_products": mixed.info["n_products"],
-        "phases": [(x["compute_dtype"], x["iterations"]) for x in mixed.info["phases"]],
+        "phases": [(x["compute_dtype"], x["iterations"], x.get("method", "block_lanczos"))
+                   for x in mixed.info["phases"]],
         "max_relative_residual": max(mixed.info["relative_residuals"]),
         "converged": mixed.info["converged"],
         "max_rel_eigenvalue_difference": float((mixed.values - ours.values).abs().max()) / scale}
@@ -347,7 +348,8 @@ def _print_peers(r: dict) -> None:
           f"max rel. residual {o['max_relative_residual']:.1e}, converged={o['converged']}; "
           "runs " + ", ".join(f"{t:.2f}" for t in o["all_seconds"]) + " s)")
     m = r["ours_mixed"]
-    phases = " + ".join(f"{n} {d} steps" for d, n in m["phases"])
+    phases = " + ".join(f"{n} {d} {'calls' if 'davidson' in how else 'steps'}"
+                        for d, n, how in m["phases"])
     print(f"  ours, solver.mixed_precision  : {m['seconds']:7.2f} s  ({m['n_products']} products, "
           f"{phases}, max rel. residual {m['max_relative_residual']:.1e}, "
           f"converged={m['converged']}, eigenvalues {m['max_rel_eigenvalue_difference']:.1e} "
@@ -488,11 +490,12 @@ def _print_big(r: dict) -> None:
           "  (target: solve < 200 s)")
     print(f"  peak memory (ru_maxrss) {r['peak_rss_gb']:.2f} GB  (target < 6 GB)"
           + (f", peak CUDA {r['peak_cuda_gb']:.2f} GB" if "peak_cuda_gb" in r else ""))
-    print(f"  {r['iterations']} block steps ({r['n_products']} products), basis "
+    print(f"  {r['iterations']} operator calls ({r['n_products']} products), basis "
           f"{r['basis_size']}, converged={r['converged']}, precision {r['precision']}:")
     for x, step in zip(r["phases"], r["step_s"], strict=True):
-        print(f"    {x['compute_dtype']} products: {x['iterations']} steps of {x['block_size']} "
-              f"vectors, {x['seconds']:.1f} s ({step:.3f} s per block step), to tol "
+        print(f"    {x.get('method', 'block_lanczos')} on {x['compute_dtype']} products: "
+              f"{x['iterations']} calls (block {x['block_size']}, {x['n_products']} vectors), "
+              f"{x['seconds']:.1f} s ({step:.3f} s per call), to tol "
               f"{x['tol']:g} (converged={x['converged']}); layouts "
               f"{x.get('first_pass')} | {x.get('second_pass')}")
     print(f"  memory floor: one pass over X ({r['x_gb']:.2f} GB) takes {r['x_pass_s']:.3f} s "

@@ -39,3 +39,15 @@ def test_training_summary_shows_the_records_numbers():
     assert f"success            : {m['success']} (gen_error < train.gen_tol=0.01)" in text
     assert f"lambda_min {fmt(m['init']['lambda_min'])}" in text
     assert "record" not in text  # no run folder given
+
+
+def test_study_summary_names_each_phase_of_a_mixed_precision_solve():
+    record = run_study({"problem": {"N": 300, "alpha": 3.0}, "device": "cpu",
+                        "solver": {"name": "iterative", "mixed_precision": True},
+                        "logging": {"figures": False, "progress": False}}).record
+    m = record["metrics"]
+    first, second = m["solver_info"]["phases"]
+    assert (first["method"], second["method"]) == ("block_lanczos", "block_davidson")
+    assert (f"iterative solver   : {m['iterations']} operator calls ({first['iterations']} of "
+            f"block Lanczos on float32 products, {second['iterations']} of block Davidson on "
+            "float64 products), converged") in study_summary(record)
