@@ -246,7 +246,7 @@ FIELDS: dict[str, FieldSpec] = {
     "solver.tol": FieldSpec("relative residual every returned pair must meet; null = 1e-8 "
                             "(float64), 1e-5 (float32)", _open_range(0.0, 1.0),
                             "Set solver.tol=1e-8, or null for the default."),
-    "solver.max_iter": FieldSpec("iterative: block steps at most", _int_range(1),
+    "solver.max_iter": FieldSpec("iterative: operator calls (block steps) at most", _int_range(1),
                                  "Set solver.max_iter=1000."),
     "solver.full_spectrum": FieldSpec("dense: every eigenvalue too (histogram, figures)"),
     "solver.all_vectors": FieldSpec("dense: every eigenvector too (which one has the largest "

@@ -490,11 +490,12 @@ def _print_big(r: dict) -> None:
           "  (target: solve < 200 s)")
     print(f"  peak memory (ru_maxrss) {r['peak_rss_gb']:.2f} GB  (target < 6 GB)"
           + (f", peak CUDA {r['peak_cuda_gb']:.2f} GB" if "peak_cuda_gb" in r else ""))
-    print(f"  {r['iterations']} operator calls ({r['n_products']} products), basis "
-          f"{r['basis_size']}, converged={r['converged']}, precision {r['precision']}:")
+    print(f"  {r['iterations']} operator calls ({r['n_products']} products), "
+          f"converged={r['converged']}, precision {r['precision']}:")
     for x, step in zip(r["phases"], r["step_s"], strict=True):
         print(f"    {x.get('method', 'block_lanczos')} on {x['compute_dtype']} products: "
-              f"{x['iterations']} calls (block {x['block_size']}, {x['n_products']} vectors), "
+              f"{x['iterations']} calls (block {x['block_size']}, basis {x.get('basis_size')}, "
+              f"{x['n_products']} vectors), "
               f"{x['seconds']:.1f} s ({step:.3f} s per call), to tol "
               f"{x['tol']:g} (converged={x['converged']}); layouts "
               f"{x.get('first_pass')} | {x.get('second_pass')}")
