@@ -128,3 +128,15 @@ def test_next_ritz_vectors_join_the_first_expansion_only_when_needed(matrix_with
     assert torch.allclose(r.values, values[:4], rtol=0, atol=1e-10)
     done = block_davidson(A, r.vectors, 4, tol=1e-10, next_vectors=loose.next_vectors)
     assert done.converged and (done.iterations, done.n_products) == (1, 4)
+
+
+def test_an_operator_smaller_than_the_basis(matrix_with_spectrum):
+    """n = 30 with k = 8 and 16 next vectors: the basis is the whole space at most, and the
+    pairs are exact."""
+    values = torch.linspace(-1.0, 1.0, 30, dtype=torch.float64)
+    A = matrix_with_spectrum(values, seed=6)
+    _, vecs = torch.linalg.eigh(A)
+    start = perturbed(vecs[:, :8], 1e-2, seed=4)
+    r = block_davidson(A, start, 8, tol=1e-10, next_vectors=perturbed(vecs[:, 8:24], 1e-2, 5))
+    assert r.converged and r.basis_size == 30
+    assert torch.allclose(r.values, values[:8], rtol=0, atol=1e-10)

@@ -27,7 +27,13 @@ import time
 import torch
 
 from bbp_torch.config import default_basis_size, refinement_basis_size
-from bbp_torch.spectrum.lanczos import LanczosResult, _progress_bar, as_block_operator
+from bbp_torch.spectrum.lanczos import (
+    LanczosResult,
+    _orthogonalize,
+    _progress_bar,
+    _rotate_in_place,
+    as_block_operator,
+)
 
 # A thick restart keeps the k wanted Ritz vectors and at most this many of the next ones.
 _RESTART_EXTRA = 64
@@ -37,13 +43,12 @@ def _orthonormal_new(W: torch.Tensor, V: torch.Tensor, size: float) -> torch.Ten
     """The directions of ``W`` orthogonal to ``V`` (two classical Gram-Schmidt passes), made
     orthonormal; directions with singular value at most ``eps^(3/4) size`` are dropped (they
     are already in the basis, to rounding)."""
-    for _ in range(2):
-        W -= V @ (W.T @ V).T
+    _orthogonalize(W, V)
     U, S, _ = torch.linalg.svd(W, full_matrices=False)
     strong = S > torch.finfo(W.dtype).eps ** 0.75 * size
     U = U[:, strong]
     if U.shape[1]:  # one more pass: U's orthogonality to V is only as good as eps size / S
-        U -= V @ (U.T @ V).T
+        _orthogonalize(U, V, passes=1)
         U, _ = torch.linalg.qr(U)
     return U
 
@@ -70,9 +75,9 @@ def block_davidson(
     products (thick restart, no extra product). ``next_vectors`` (n, e), e.g. the Ritz vectors
     after the wanted ones from the run that produced ``start``, join the first expansion when
     the pairs of ``start`` have not all converged: the errors of ``start`` lie mostly along
-    them. Stops when every wanted pair meets
-    ``tol``, after ``max_iter`` operator calls (the first, on ``start``, included), or when no
-    residual adds a new direction (the rounding floor: ``converged`` stays false).
+    them. Stops when every wanted pair meets ``tol``, after ``max_iter`` operator calls (the
+    first, on ``start``, included), or when no residual adds a new direction (the rounding
+    floor: ``converged`` stays false).
     """
     apply, n, dtype, device = as_block_operator(op)
     s = start.shape[1]
@@ -137,14 +142,13 @@ def block_davidson(
             if m + W.shape[1] > m_max:  # thick restart to the smallest Ritz vectors
                 keep = min(m, keep_max)
                 Sr = S[:, :keep].to(device=device, dtype=dtype)
-                for a in range(0, n, 4096):  # a block of rows at a time: no second basis
-                    V[a:a + 4096, :keep] = V[a:a + 4096, :m] @ Sr
-                    A[a:a + 4096, :keep] = A[a:a + 4096, :m] @ Sr
+                _rotate_in_place(V, m, Sr)
+                _rotate_in_place(A, m, Sr)
                 G.zero_()
                 G[:keep, :keep] = torch.diag(theta[:keep])
                 m = keep
                 restarts += 1
-            new = _orthonormal_new(W, V[:, :m], scale)
+            new = _orthonormal_new(W, V[:, :m], scale)[:, :m_max - m]
             if new.shape[1] == 0:
                 stuck = True
                 break
