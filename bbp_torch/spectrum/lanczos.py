@@ -22,9 +22,10 @@ Conventions
   ``n_products`` counts single vectors the operator was applied to.
 * Mixed precision (:func:`iterative_bottom`, ``mixed_precision=True``): float32 products for the
   bulk of the steps (on two CPU cores at N=16000, p=4: 0.55-0.75 s per product of 4 vectors
-  against 1.25 s in float64), then a float64 restart from the ``k`` Ritz vectors. The Lanczos
-  basis and the projected matrix stay float64 throughout; the float32 phase cannot go below a
-  relative residual of a few ``1e-7`` (its products' error), which is why it stops at ``1e-6``.
+  against 1.25 s in float64), then a float64 refinement of the ``k`` Ritz vectors
+  (:mod:`bbp_torch.spectrum.davidson`). The Lanczos basis and the projected matrix stay float64
+  throughout; the float32 phase cannot go below a relative residual of a few ``1e-7`` (its
+  products' error), which is why it stops at ``1e-6``.
 """
 
 from __future__ import annotations
@@ -438,7 +439,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
             steps_left = max(1, max_iter - first.iterations)
     t_phase = time.perf_counter()
     if start_block is not None:  # the float64 phase refines the float32 Ritz vectors
-        from bbp_torch.spectrum.davidson import block_davidson
+        from bbp_torch.spectrum.davidson import block_davidson  # (it builds on this module)
 
         r = block_davidson(op, start_block, k, tol=tol, max_iter=steps_left,
                            basis_size=refinement_basis_size(first.basis_size, k),
