@@ -321,7 +321,7 @@ def versus_peers(N: int, p: int, alpha: float, k: int, tol: float, device: str,
     out["ours_mixed"] = {
         "seconds": min(mixed_times), "all_seconds": mixed_times,
         "n_products": mixed.info["n_products"],
-        "phases": [(x["compute_dtype"], x["iterations"], x.get("method", "block_lanczos"))
+        "phases": [(x["compute_dtype"], x["iterations"], x["method"])
                    for x in mixed.info["phases"]],
         "max_relative_residual": max(mixed.info["relative_residuals"]),
         "converged": mixed.info["converged"],
@@ -493,8 +493,8 @@ def _print_big(r: dict) -> None:
     print(f"  {r['iterations']} operator calls ({r['n_products']} products), "
           f"converged={r['converged']}, precision {r['precision']}:")
     for x, step in zip(r["phases"], r["step_s"], strict=True):
-        print(f"    {x.get('method', 'block_lanczos')} on {x['compute_dtype']} products: "
-              f"{x['iterations']} calls (block {x['block_size']}, basis {x.get('basis_size')}, "
+        print(f"    {x['method']} on {x['compute_dtype']} products: "
+              f"{x['iterations']} calls (block {x['block_size']}, basis {x['basis_size']}, "
               f"{x['n_products']} vectors), "
               f"{x['seconds']:.1f} s ({step:.3f} s per call), to tol "
               f"{x['tol']:g} (converged={x['converged']}); layouts "

@@ -27,12 +27,12 @@ import time
 import torch
 
 from bbp_torch.config import default_basis_size, refinement_basis_size
-from bbp_torch.spectrum.lanczos import (
-    LanczosResult,
-    _orthogonalize,
-    _progress_bar,
-    _rotate_in_place,
+from bbp_torch.spectrum.krylov import (
+    KrylovResult,
     as_block_operator,
+    orthogonalize,
+    progress_bar,
+    rotate_in_place,
 )
 
 # A thick restart keeps the k wanted Ritz vectors and at most this many of the next ones.
@@ -43,12 +43,12 @@ def _orthonormal_new(W: torch.Tensor, V: torch.Tensor, size: float) -> torch.Ten
     """The directions of ``W`` orthogonal to ``V`` (two classical Gram-Schmidt passes), made
     orthonormal; directions with singular value at most ``eps^(3/4) size`` are dropped (they
     are already in the basis, to rounding)."""
-    _orthogonalize(W, V)
+    orthogonalize(W, V)
     U, S, _ = torch.linalg.svd(W, full_matrices=False)
     strong = S > torch.finfo(W.dtype).eps ** 0.75 * size
     U = U[:, strong]
     if U.shape[1]:  # one more pass: U's orthogonality to V is only as good as eps size / S
-        _orthogonalize(U, V, passes=1)
+        orthogonalize(U, V, passes=1)
         U, _ = torch.linalg.qr(U)
     return U
 
@@ -64,7 +64,7 @@ def block_davidson(
     scale: float = 0.0,
     progress: bool = False,
     next_vectors: torch.Tensor | None = None,
-) -> LanczosResult:
+) -> KrylovResult:
     """The ``k`` smallest eigenpairs of a symmetric operator near the columns of ``start``.
 
     ``start`` (n, s), ``s >= k``: approximations of the wanted eigenvectors (any basis of
@@ -92,7 +92,7 @@ def block_davidson(
     A = torch.empty_like(V)
     G = torch.zeros(m_max, m_max, dtype=torch.float64)  # V^T H V, on the CPU
 
-    bar = _progress_bar(max_iter) if progress else None
+    bar = progress_bar(max_iter, "block Davidson") if progress else None
     t_apply = t_ritz = 0.0
     iterations = n_products = restarts = 0
     history = []
@@ -142,8 +142,8 @@ def block_davidson(
             if m + W.shape[1] > m_max:  # thick restart to the smallest Ritz vectors
                 keep = min(m, keep_max)
                 Sr = S[:, :keep].to(device=device, dtype=dtype)
-                _rotate_in_place(V, m, Sr)
-                _rotate_in_place(A, m, Sr)
+                rotate_in_place(V, m, Sr)
+                rotate_in_place(A, m, Sr)
                 G.zero_()
                 G[:keep, :keep] = torch.diag(theta[:keep])
                 m = keep
@@ -155,7 +155,7 @@ def block_davidson(
     finally:
         if bar is not None:
             bar.close()
-    return LanczosResult(
+    return KrylovResult(
         values=theta[:k].to(device=device, dtype=dtype),
         vectors=Y,
         residual_estimates=res,

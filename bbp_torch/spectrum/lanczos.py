@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 
@@ -43,6 +41,15 @@ from bbp_torch.config import (
     default_tol,
     refinement_basis_size,
     solver_block_size,
+)
+from bbp_torch.spectrum.davidson import block_davidson
+from bbp_torch.spectrum.krylov import (
+    KrylovResult,
+    as_block_operator,
+    orthogonalize,
+    progress_bar,
+    rotate_in_place,
+    seeded_block,
 )
 from bbp_torch.spectrum.types import Eigenpairs, residual_norms
 
@@ -63,61 +70,6 @@ _MAX_INTERVAL = 16
 _RITZ_SHARE = 1 / 16
 
 
-@dataclass
-class LanczosResult:
-    """``values`` (k,) ascending, ``vectors`` (n, k) orthonormal columns.
-
-    ``residual_estimates`` (k,) are the absolute residuals from the Lanczos relation; ``scale``
-    is the largest ``|Ritz value|`` seen (the denominator of the relative tolerance);
-    ``next_vectors`` (n, e) the next ``e`` Ritz vectors, when asked for (``next_ritz``).
-    """
-
-    values: torch.Tensor
-    vectors: torch.Tensor
-    residual_estimates: torch.Tensor
-    iterations: int
-    n_products: int
-    restarts: int
-    converged: bool
-    scale: float
-    block_size: int
-    basis_size: int
-    info: dict = field(default_factory=dict)
-    next_vectors: torch.Tensor | None = None
-
-
-def as_block_operator(op) -> tuple[Callable[[torch.Tensor], torch.Tensor], int, torch.dtype,
-                                   torch.device]:
-    """``(apply, n, dtype, device)`` for an operator with ``matvec`` or a dense tensor."""
-    if isinstance(op, torch.Tensor):
-        if op.dim() != 2 or op.shape[0] != op.shape[1]:
-            raise ValueError(f"A dense operator must be square, got shape {tuple(op.shape)}.")
-        return (lambda V: op @ V), op.shape[0], op.dtype, op.device
-    dtype = getattr(op, "dtype", torch.float64)
-    device = getattr(op, "device", torch.device("cpu"))
-    return op.matvec, op.shape[0], dtype, device
-
-
-def seeded_block(n: int, b: int, seed: int, dtype: torch.dtype,
-                 device: torch.device) -> torch.Tensor:
-    """``(n, b)`` standard Gaussian block from a CPU generator seeded with ``seed``."""
-    gen = torch.Generator(device="cpu")
-    gen.manual_seed(int(seed))
-    return torch.randn(n, b, generator=gen, dtype=torch.float64).to(device=device, dtype=dtype)
-
-
-def _orthogonalize(W: torch.Tensor, Q: torch.Tensor, passes: int = 2) -> torch.Tensor:
-    """Coefficients ``C = Q^T W`` and ``W <- W - Q C`` in place; ``passes`` times (classical
-    Gram-Schmidt, twice is enough). ``(W^T Q)^T`` is used: MKL is ~3x faster on that layout."""
-    C = (W.T @ Q).T
-    W -= Q @ C
-    for _ in range(passes - 1):
-        C2 = (W.T @ Q).T
-        W -= Q @ C2
-        C = C + C2
-    return C
-
-
 def _lanczos_orthogonalize(W: torch.Tensor, Q: torch.Tensor, lo: int) -> torch.Tensor:
     """``C = Q^T H U`` for ``W = H U`` and ``W <- W - Q C`` in place, ``U`` the last block of
     ``Q``: first against ``Q[:, lo:]``, the columns ``U`` couples to in exact arithmetic (the
@@ -127,7 +79,7 @@ def _lanczos_orthogonalize(W: torch.Tensor, Q: torch.Tensor, lo: int) -> torch.T
     local = Q[:, lo:]
     C_local = (W.T @ local).T
     W -= local @ C_local
-    C = _orthogonalize(W, Q, passes=1)
+    C = orthogonalize(W, Q, passes=1)
     C[lo:] += C_local
     return C
 
@@ -153,7 +105,7 @@ def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float,
     if bool(weak.any()) or float(S.min()) < eps ** 0.25 * size:
         # W was small in some direction, so U's orthogonality to Q is only as good as
         # eps ||H|| / S_min there: one more pass against the basis and re-orthonormalise.
-        _orthogonalize(U, Q)
+        orthogonalize(U, Q)
         U, R = torch.linalg.qr(U)
         signs = torch.sign(torch.diagonal(R))
         signs[signs == 0] = 1.0
@@ -197,7 +149,7 @@ def block_lanczos(
     stall_steps: int | None = None,
     scale: float = 0.0,
     next_ritz: int = 0,
-) -> LanczosResult:
+) -> KrylovResult:
     """The ``k`` smallest eigenpairs of a symmetric operator by thick-restart block Lanczos.
 
     Full reorthogonalisation (the local couplings, then one classical Gram-Schmidt pass:
@@ -242,7 +194,7 @@ def block_lanczos(
     iterations = restarts = n_products = checks = 0
     converged = False
     theta = S = res = None
-    bar = _progress_bar(max_iter) if progress else None
+    bar = progress_bar(max_iter, "block Lanczos") if progress else None
     t_apply = t_ritz = 0.0
     history = []  # per Rayleigh-Ritz solve: (block step, largest wanted relative residual)
     since_fresh = _FRESH_STEPS  # steps since random directions entered the basis
@@ -299,7 +251,7 @@ def block_lanczos(
                 break
             if restart:  # thick restart
                 keep = min(m - b, k + (m - k) // 2)
-                _rotate_in_place(Q, m, S[:, :keep].to(device=device, dtype=dtype))
+                rotate_in_place(Q, m, S[:, :keep].to(device=device, dtype=dtype))
                 Q[:, keep:keep + b] = Q[:, m:m + b]
                 T.zero_()
                 T[:keep, :keep] = torch.diag(theta[:keep])
@@ -309,7 +261,7 @@ def block_lanczos(
         if bar is not None:
             bar.close()
     ritz = Q[:, :m] @ S[:, :k + min(next_ritz, m - k)].to(device=device, dtype=dtype)
-    return LanczosResult(
+    return KrylovResult(
         values=theta[:k].to(device=device, dtype=dtype),
         vectors=ritz[:, :k],
         residual_estimates=res[:k],
@@ -324,15 +276,6 @@ def block_lanczos(
               "history": [h for _, h in history], "stalled": stalled},
         next_vectors=ritz[:, k:] if next_ritz > 0 else None,
     )
-
-
-def _rotate_in_place(Q: torch.Tensor, m: int, S: torch.Tensor, rows: int = 4096) -> None:
-    """``Q[:, :keep] = Q[:, :m] @ S`` (``S`` is (m, keep)), a block of rows at a time: the
-    restart needs no second copy of the basis."""
-    keep = S.shape[1]
-    for start in range(0, Q.shape[0], rows):
-        block = Q[start:start + rows, :m] @ S
-        Q[start:start + rows, :keep] = block
 
 
 def _next_interval(history: list, step: int, worst: float, tol: float, most: int) -> int:
@@ -351,11 +294,11 @@ def _next_interval(history: list, step: int, worst: float, tol: float, most: int
     return int(min(most, max(1, math.floor(0.5 * ahead))))
 
 
-def _small_problem(apply, n: int, k: int, dtype, device) -> LanczosResult:
+def _small_problem(apply, n: int, k: int, dtype, device) -> KrylovResult:
     """Operators too small for a Krylov basis: apply to the identity and diagonalise."""
     Hd = apply(torch.eye(n, dtype=dtype, device=device)).to(torch.float64)
     theta, S = torch.linalg.eigh(0.5 * (Hd + Hd.T))
-    return LanczosResult(
+    return KrylovResult(
         values=theta[:k].to(dtype),
         vectors=S[:, :k].to(dtype),
         residual_estimates=torch.zeros(k, dtype=torch.float64, device=device),
@@ -370,15 +313,7 @@ def _small_problem(apply, n: int, k: int, dtype, device) -> LanczosResult:
     )
 
 
-def _progress_bar(total: int):
-    from tqdm.auto import tqdm
-
-    # shown only on long work (after 2 s), refreshed at most once a second
-    return tqdm(total=total, desc="block Lanczos", unit="step", leave=False, delay=2.0,
-                mininterval=1.0)
-
-
-def _phase_summary(r: LanczosResult, op, compute_dtype: torch.dtype, tol: float,
+def _phase_summary(r: KrylovResult, op, compute_dtype: torch.dtype, tol: float,
                    seconds: float) -> dict:
     """One phase of :func:`iterative_bottom` for the record; ``first_pass`` and ``second_pass``
     are the layouts of the product's two passes (:mod:`bbp_torch.layouts`), else None."""
@@ -439,8 +374,6 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
             steps_left = max(1, max_iter - first.iterations)
     t_phase = time.perf_counter()
     if start_block is not None:  # the float64 phase refines the float32 Ritz vectors
-        from bbp_torch.spectrum.davidson import block_davidson  # (it builds on this module)
-
         r = block_davidson(op, start_block, k, tol=tol, max_iter=steps_left,
                            basis_size=refinement_basis_size(first.basis_size, k),
                            scale=first.scale, progress=progress,

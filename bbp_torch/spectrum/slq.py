@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bbp_torch.spectrum.lanczos import as_block_operator
+from bbp_torch.spectrum.krylov import as_block_operator
 
 
 @dataclass
