@@ -27,7 +27,11 @@ Five implementations, which the tests hold to each other and to finite differenc
   module's loss through ``torch.func``): the path of a student without a closed form;
 * the Riemannian Hessian on the product of spheres ``|w_k|^2 = N`` (``kind="spherical"``):
   ``P (H - diag(mu_k) (x) I_N) P`` with ``mu_k = w_k . grad_k L / N`` and ``P`` the projector
-  that removes ``w_k`` from block ``k``. Radial directions are mapped to zero.
+  that removes ``w_k`` from block ``k``. It acts on the tangent space of the spheres, of
+  dimension ``p(N - 1)``: the ``p`` radial directions are mapped to zero but are not
+  eigenvectors of the landscape, so every operator names them
+  (:meth:`_Operator.excluded_directions`) and the solvers work on their orthogonal complement
+  (:mod:`bbp_torch.spectrum`): they never appear among the reported eigenpairs.
 """
 
 from __future__ import annotations
@@ -112,6 +116,16 @@ def radial_projector_apply(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     return V - (V * W).sum(dim=-1, keepdim=True) * W / N
 
 
+def radial_directions(W: torch.Tensor) -> torch.Tensor:
+    """The ``p`` orthonormal radial directions of the spheres at ``W``, ``(pN, p)``: column
+    ``k`` is ``w_k / |w_k|`` in block ``k`` and zero elsewhere."""
+    p, N = W.shape
+    U = torch.zeros(p * N, p, dtype=W.dtype, device=W.device)
+    for k in range(p):
+        U[k * N:(k + 1) * N, k] = W[k] / W[k].norm()
+    return U
+
+
 def dense_hessian(
     problem: Problem, W: torch.Tensor | None = None, kind: str = "euclidean"
 ) -> torch.Tensor:
@@ -181,9 +195,7 @@ def _spherical_from_dense(H: torch.Tensor, problem: Problem, W: torch.Tensor) ->
     p, N = W.shape
     mu = lagrange_multipliers(problem, W)
     H = H - torch.diag(mu.repeat_interleave(N))
-    U = torch.zeros(p * N, p, dtype=H.dtype, device=H.device)  # orthonormal radial directions
-    for k in range(p):
-        U[k * N:(k + 1) * N, k] = W[k] / N**0.5
+    U = radial_directions(W.to(H.dtype))
     HU = H @ U
     H = H - HU @ U.T - U @ HU.T + U @ (U.T @ HU) @ U.T
     return 0.5 * (H + H.T)
@@ -243,6 +255,16 @@ class _Operator:
     @property
     def shape(self) -> tuple[int, int]:
         return (self.p * self.N, self.p * self.N)
+
+    def excluded_directions(self) -> torch.Tensor | None:
+        """Orthonormal directions ``(pN, c)`` outside the operator's domain, or None.
+
+        The spherical Hessian acts on the tangent space of the spheres: its ``p`` radial
+        directions (:func:`radial_directions`) are mapped to zero without being eigenvectors of
+        the landscape, and the solvers keep every vector orthogonal to them. The Euclidean
+        Hessian has none.
+        """
+        return radial_directions(self.W) if self.kind == "spherical" else None
 
     def matvec(self, V: torch.Tensor) -> torch.Tensor:
         """``H V`` for ``V`` of shape (pN,) or (pN, b)."""

@@ -32,14 +32,17 @@ def test_symmetric_eigh_bottom_subset_equals_the_known_spectrum(device, matrix_w
 
 
 @pytest.mark.parametrize("kind", ["euclidean", "spherical"])
-def test_dense_path_returns_checked_pairs_and_the_whole_spectrum(kind, device):
+def test_dense_path_returns_checked_pairs_and_the_whole_spectrum(kind, device, spherical_chart):
+    """The spherical Hessian's spectrum is that of the tangent space: the p(N - 1) eigenvalues
+    of the autograd Hessian in a chart of the spheres, without the p radial zeros."""
     problem = make_problem(40, 2, 1, 3.0, 0.7, seed=2, device=device)
     op = HessianOperator(problem, kind=kind)
     H = op.dense()
     pairs = bottom_eigenpairs(op)  # default settings: the dense solver, k and tol from config
     assert pairs.solver == "dense" and not pairs.info["picked_by_auto"]
     assert len(pairs.values) == default_k(2, 1, 80) == 8 and pairs.tol == 1e-8
-    exact = torch.linalg.eigvalsh(H)
+    exact = torch.linalg.eigvalsh(H if kind == "euclidean" else spherical_chart(problem)[1])
+    assert len(exact) == (80 if kind == "euclidean" else 78)
     assert torch.allclose(pairs.all_values, exact, atol=1e-12)
     assert torch.allclose(pairs.values, exact[:8], atol=1e-12)
     assert torch.allclose(full_spectrum(op), exact, atol=1e-12)

@@ -30,6 +30,8 @@ from bbp_torch.config import default_basis_size, refinement_basis_size
 from bbp_torch.spectrum.krylov import (
     KrylovResult,
     as_block_operator,
+    deflate,
+    excluded_directions,
     orthogonalize,
     progress_bar,
     rotate_in_place,
@@ -77,9 +79,11 @@ def block_davidson(
     the pairs of ``start`` have not all converged: the errors of ``start`` lie mostly along
     them. Stops when every wanted pair meets ``tol``, after ``max_iter`` operator calls (the
     first, on ``start``, included), or when no residual adds a new direction (the rounding
-    floor: ``converged`` stays false).
+    floor: ``converged`` stays false). Every new direction is kept orthogonal to the operator's
+    excluded directions (:func:`bbp_torch.spectrum.krylov.excluded_directions`).
     """
     apply, n, dtype, device = as_block_operator(op)
+    excluded = excluded_directions(op)
     s = start.shape[1]
     if not 1 <= k <= s:
         raise ValueError(f"start has {s} columns, fewer than k={k}.")
@@ -97,7 +101,7 @@ def block_davidson(
     iterations = n_products = restarts = 0
     history = []
     converged = stuck = False
-    new, _ = torch.linalg.qr(start.to(device=device, dtype=dtype))
+    new, _ = torch.linalg.qr(deflate(start.to(device=device, dtype=dtype).clone(), excluded))
     m = 0
     try:
         while True:
@@ -148,7 +152,7 @@ def block_davidson(
                 G[:keep, :keep] = torch.diag(theta[:keep])
                 m = keep
                 restarts += 1
-            new = _orthonormal_new(W, V[:, :m], scale)[:, :m_max - m]
+            new = _orthonormal_new(deflate(W, excluded), V[:, :m], scale)[:, :m_max - m]
             if new.shape[1] == 0:
                 stuck = True
                 break

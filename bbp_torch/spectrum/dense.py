@@ -31,16 +31,55 @@ def symmetric_eigh(H: torch.Tensor, k: int | None = None):
     return vals, vecs
 
 
+class Complement:
+    """The orthogonal complement of orthonormal columns ``E`` (n, c), in the basis ``B`` of the
+    last ``n - c`` columns of the Householder ``Q`` of ``E`` (``Q[:, :c]`` spans ``E``).
+
+    :meth:`restrict` gives ``B^T H B`` and :meth:`lift` maps coordinates ``Y`` back to ``B Y``,
+    both by applying the ``c`` reflectors (``O(n^2 c)``), never by forming ``Q``.
+    """
+
+    def __init__(self, E: torch.Tensor):
+        self.n, self.c = E.shape
+        self._a, self._tau = torch.geqrf(E)
+
+    def restrict(self, H: torch.Tensor) -> torch.Tensor:
+        """``B^T H B``, ``(n - c, n - c)``."""
+        QtH = torch.ormqr(self._a, self._tau, H, left=True, transpose=True)
+        QtHQ = torch.ormqr(self._a, self._tau, QtH, left=False, transpose=False)
+        return QtHQ[self.c:, self.c:]
+
+    def lift(self, Y: torch.Tensor) -> torch.Tensor:
+        """``B Y`` for ``Y`` of shape ``(n - c, b)``: vectors of the original space."""
+        Z = torch.zeros(self.n, Y.shape[1], dtype=Y.dtype, device=Y.device)
+        Z[self.c:] = Y
+        return torch.ormqr(self._a, self._tau, Z, left=True, transpose=False)
+
+
+def dense_operator(op) -> tuple[torch.Tensor, Complement | None]:
+    """The dense matrix of ``op`` on its domain: restricted to the complement of its
+    :meth:`excluded_directions` when it has some (the tangent space of the spherical Hessian),
+    with the :class:`Complement` that lifts its eigenvectors back."""
+    H = op.dense()
+    excluded = op.excluded_directions() if hasattr(op, "excluded_directions") else None
+    if excluded is None:
+        return H, None
+    complement = Complement(excluded.to(H.dtype))
+    return complement.restrict(H), complement
+
+
 def dense_bottom(op, k: int, tol: float, full_spectrum: bool = True,
                  all_vectors: bool = False) -> Eigenpairs:
     """Build ``H`` densely; bottom ``k`` pairs, plus all eigenvalues when ``full_spectrum``
-    and every eigenvector too when ``all_vectors`` (one full ``eigh``).
+    and every eigenvector too when ``all_vectors`` (one full ``eigh``). An operator with
+    excluded directions (the spherical Hessian) is diagonalised on their complement
+    (:func:`dense_operator`): its spectrum has ``n - c`` eigenvalues.
 
     ``scale`` is ``max |lambda|`` of the whole spectrum when it is computed (``||H||_2``), else
     the larger of ``max |lambda_j|`` over the returned pairs and ``||H||_F / sqrt(n)`` (both
     lower bounds on ``||H||_2``).
     """
-    H = op.dense()
+    H, complement = dense_operator(op)
     if not bool(torch.isfinite(H).all()):
         raise NumericalError("the dense Hessian has non-finite entries (nan or inf); check "
                              "problem.a and problem.alpha")
@@ -56,11 +95,14 @@ def dense_bottom(op, k: int, tol: float, full_spectrum: bool = True,
     else:
         scale = max(float(values.abs().max()), float(H.norm()) / math.sqrt(H.shape[0]))
     del H
+    if complement is not None:
+        vectors = complement.lift(vectors)
+        every = complement.lift(every) if every is not None else None
     return Eigenpairs(values=values, vectors=vectors, residuals=residual_norms(op, values, vectors),
                       solver="dense", tol=tol, scale=scale, all_values=all_values,
                       all_vectors=every)
 
 
 def full_spectrum(op) -> torch.Tensor:
-    """Every eigenvalue of ``H`` (dense), ascending."""
-    return torch.linalg.eigvalsh(op.dense())
+    """Every eigenvalue of ``H`` (dense) on its domain (:func:`dense_operator`), ascending."""
+    return torch.linalg.eigvalsh(dense_operator(op)[0])

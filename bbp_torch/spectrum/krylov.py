@@ -48,6 +48,22 @@ def as_block_operator(op) -> tuple[Callable[[torch.Tensor], torch.Tensor], int, 
     return op.matvec, op.shape[0], dtype, device
 
 
+def excluded_directions(op) -> torch.Tensor | None:
+    """Orthonormal directions ``(n, c)`` outside ``op``'s domain (its ``excluded_directions()``,
+    e.g. the radial directions of the spherical Hessian), or None. A solver keeps its basis
+    orthogonal to them, so they never appear among its eigenpairs."""
+    method = getattr(op, "excluded_directions", None)
+    return method() if method is not None else None
+
+
+def deflate(V: torch.Tensor, excluded: torch.Tensor | None) -> torch.Tensor:
+    """``V`` with its components along the orthonormal ``excluded`` removed (in place; two
+    Gram-Schmidt passes)."""
+    if excluded is not None:
+        orthogonalize(V, excluded.to(device=V.device, dtype=V.dtype))
+    return V
+
+
 def seeded_block(n: int, b: int, seed: int, dtype: torch.dtype,
                  device: torch.device) -> torch.Tensor:
     """``(n, b)`` standard Gaussian block from a CPU generator seeded with ``seed``."""

@@ -43,9 +43,12 @@ from bbp_torch.config import (
     solver_block_size,
 )
 from bbp_torch.spectrum.davidson import block_davidson
+from bbp_torch.spectrum.dense import Complement
 from bbp_torch.spectrum.krylov import (
     KrylovResult,
     as_block_operator,
+    deflate,
+    excluded_directions,
     orthogonalize,
     progress_bar,
     rotate_in_place,
@@ -84,14 +87,14 @@ def _lanczos_orthogonalize(W: torch.Tensor, Q: torch.Tensor, lo: int) -> torch.T
     return C
 
 
-def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float,
-                gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float, gen: torch.Generator,
+                excluded: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Orthonormal ``U`` (n, b) with ``W = U B`` (up to ``eps^(3/4) size``), ``U`` orthogonal
     to ``Q``; ``size`` estimates ``||H||``.
 
     ``W`` must already be orthogonal to ``Q``. Directions of ``W`` with singular value at most
     ``eps^(3/4) size`` (an invariant subspace was reached) are replaced by random directions,
-    with zero coupling, so the basis keeps growing.
+    with zero coupling, so the basis keeps growing; they are kept orthogonal to ``excluded``.
     """
     eps = torch.finfo(W.dtype).eps
     rank_tol = eps ** 0.75 * size
@@ -101,7 +104,7 @@ def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float,
     if bool(weak.any()):  # marks the block: the caller sees zero rows of B
         B[weak] = 0.0
         R = torch.randn(W.shape[0], int(weak.sum()), generator=gen, dtype=torch.float64)
-        U[:, weak] = R.to(device=W.device, dtype=W.dtype)
+        U[:, weak] = deflate(R.to(device=W.device, dtype=W.dtype), excluded)
     if bool(weak.any()) or float(S.min()) < eps ** 0.25 * size:
         # W was small in some direction, so U's orthogonality to Q is only as good as
         # eps ||H|| / S_min there: one more pass against the basis and re-orthonormalise.
@@ -159,7 +162,9 @@ def block_lanczos(
     Lanczos vectors. The projected matrix is diagonalised after every step while that is cheap
     next to a product, else every few steps (:func:`_check_interval`; closer together as the
     residuals approach ``tol``) and at every restart. ``max_iter`` bounds the number of block
-    steps. ``start`` (n, b) replaces the seeded random start block. Raises nothing on
+    steps. ``start`` (n, b) replaces the seeded random start block. The basis is kept
+    orthogonal to the operator's excluded directions (:func:`excluded_directions`), so its
+    eigenpairs are those of the operator on their complement. Raises nothing on
     non-convergence: ``converged`` says so. ``stall_steps`` stops early (``info["stalled"]``)
     when the largest wanted residual has not reached a new low for that many steps (the floor
     of an inexact operator). ``scale`` is a known lower bound on ``||H||_2`` (e.g. from an
@@ -167,15 +172,19 @@ def block_lanczos(
     vectors after the ``k`` wanted ones, at most that many (``next_vectors``).
     """
     apply, n, dtype, device = as_block_operator(op)
-    if not 1 <= k <= n:
-        raise ValueError(f"k={k} must be between 1 and the operator size {n}.")
+    excluded = excluded_directions(op)
+    if excluded is not None:
+        excluded = excluded.to(device=device, dtype=dtype)
+    dim = n - (0 if excluded is None else excluded.shape[1])
+    if not 1 <= k <= dim:
+        raise ValueError(f"k={k} must be between 1 and the operator's dimension {dim}.")
     tol = default_tol(str(dtype).removeprefix("torch.")) if tol is None else tol
     b = solver_block_size(block_size, device.type, getattr(op, "kind", "euclidean"),
                           getattr(op, "p", 4),
                           float32_products=getattr(op, "compute_dtype", None) == torch.float32)
     m_max = basis_size or default_basis_size(k, b, n)
-    if n < max(m_max + b, 4 * (k + b)):
-        return _small_problem(apply, n, k, dtype, device)
+    if _too_small(dim, k, b, m_max):
+        return _small_problem(apply, n, k, dtype, device, excluded)
     if m_max < k + 2 * b:
         raise ValueError(f"basis_size={m_max} must be at least k + 2*block_size = {k + 2 * b}.")
     gen = torch.Generator(device="cpu")
@@ -186,7 +195,7 @@ def block_lanczos(
     V0 = seeded_block(n, b, seed, dtype, device) if start is None else start.to(device, dtype)
     if V0.shape != (n, b):
         raise ValueError(f"start must have shape ({n}, {b}), got {tuple(V0.shape)}.")
-    Q[:, :b], _ = torch.linalg.qr(V0)
+    Q[:, :b], _ = torch.linalg.qr(deflate(V0.clone(), excluded))
 
     m = 0  # processed columns; Q[:, m:m+b] is the next block to apply the operator to
     lo = 0  # first column the next block couples to in exact arithmetic
@@ -217,7 +226,7 @@ def block_lanczos(
             T[m:m + b, m:m + b] = 0.5 * (C[m:] + C[m:].T)
             # Until Ritz values exist, the size of H Q_j stands in for ||H||.
             size = max(scale, float(C.abs().max()), float(W.norm()) / math.sqrt(b), 1e-300)
-            U, B = _next_block(W, Q[:, :m + b], size, gen)
+            U, B = _next_block(W, Q[:, :m + b], size, gen, excluded)
             Q[:, m + b:m + 2 * b] = U
             since_fresh = 0 if bool((B.abs().sum(dim=1) == 0).any()) else since_fresh + 1
             m += b
@@ -278,6 +287,12 @@ def block_lanczos(
     )
 
 
+def _too_small(dim: int, k: int, b: int, m_max: int) -> bool:
+    """An operator of dimension ``dim`` is diagonalised whole rather than by a Krylov basis
+    of ``m_max`` columns and blocks of ``b`` for ``k`` pairs."""
+    return dim < max(m_max + b, 4 * (k + b))
+
+
 def _next_interval(history: list, step: int, worst: float, tol: float, most: int) -> int:
     """Block steps to the next Rayleigh-Ritz solve: ``most``, or fewer when the decay of the
     largest wanted residual since the last solve predicts it meets ``tol`` sooner (half the
@@ -294,10 +309,18 @@ def _next_interval(history: list, step: int, worst: float, tol: float, most: int
     return int(min(most, max(1, math.floor(0.5 * ahead))))
 
 
-def _small_problem(apply, n: int, k: int, dtype, device) -> KrylovResult:
-    """Operators too small for a Krylov basis: apply to the identity and diagonalise."""
+def _small_problem(apply, n: int, k: int, dtype, device,
+                   excluded: torch.Tensor | None = None) -> KrylovResult:
+    """Operators too small for a Krylov basis: apply to the identity and diagonalise (on the
+    complement of ``excluded``)."""
     Hd = apply(torch.eye(n, dtype=dtype, device=device)).to(torch.float64)
-    theta, S = torch.linalg.eigh(0.5 * (Hd + Hd.T))
+    Hd = 0.5 * (Hd + Hd.T)
+    complement = Complement(excluded.to(torch.float64)) if excluded is not None else None
+    if complement is not None:
+        Hd = complement.restrict(Hd)
+    theta, S = torch.linalg.eigh(Hd)
+    if complement is not None:
+        S = complement.lift(S[:, :k])
     return KrylovResult(
         values=theta[:k].to(dtype),
         vectors=S[:, :k].to(dtype),
@@ -327,8 +350,19 @@ def _phase_summary(r: KrylovResult, op, compute_dtype: torch.dtype, tol: float,
             "second_pass": getattr(op, "second_pass", None)}
 
 
+def _warm_start(start: torch.Tensor, op, columns: int, seed: int) -> torch.Tensor:
+    """The columns of ``start`` (at most ``columns``), completed to ``columns`` by a seeded
+    random block, on ``op``'s device and dtype."""
+    n = op.shape[0]
+    start = start[:, :columns].to(device=op.device, dtype=op.dtype)
+    extra = columns - start.shape[1]
+    if extra <= 0:
+        return start
+    return torch.cat([start, seeded_block(n, extra, seed, op.dtype, op.device)], dim=1)
+
+
 def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
-                     progress: bool = False) -> Eigenpairs:
+                     progress: bool = False, start: torch.Tensor | None = None) -> Eigenpairs:
     """Bottom ``settings.k`` eigenpairs of a Hessian operator by block Lanczos.
 
     ``settings`` is the solver group (:class:`bbp_torch.config.SolverConfig`, as
@@ -343,6 +377,11 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     the returned pairs, their residuals and ``converged`` are float64 results.
     ``settings.max_iter`` bounds the operator calls of both phases together.
 
+    ``start`` (n, s >= 1), e.g. the eigenvectors of the Hessian a few descent steps earlier,
+    warm-starts the solve: block Davidson from ``start`` completed to ``k + block_size``
+    columns by seeded random vectors (a new direction that ``start`` misses is still found),
+    on the operator's own products (no float32 phase).
+
     Residuals are recomputed with one more operator call (true ``||H v - lambda v||``, not the
     Lanczos estimate). ``info`` holds the relative residuals, the product count, restarts,
     whether the iteration met the tolerance, the phases, and timings.
@@ -356,9 +395,13 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     block_size = solver_block_size(settings.block_size, op.device.type,
                                    getattr(op, "kind", "euclidean"), getattr(op, "p", 4),
                                    float32_products=float32_products)
-    start = time.perf_counter()
+    t_start = time.perf_counter()
     phases, first, start_block, steps_left = [], None, None, max_iter
-    if settings.mixed_precision:
+    n = op.shape[0]
+    if start is not None and not _too_small(n, k, block_size,
+                                            basis_size or default_basis_size(k, block_size, n)):
+        start_block = _warm_start(start, op, k + block_size, seed)
+    elif settings.mixed_precision:
         if not hasattr(op, "with_compute_dtype"):
             raise ValueError("solver.mixed_precision needs the matrix-free Hessian operator "
                              "(it computes products in float32); use it without that option.")
@@ -368,22 +411,24 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
                               tol=tol_low, max_iter=max_iter, seed=seed, progress=progress,
                               stall_steps=_FLOAT32_STALL_STEPS, next_ritz=_NEXT_RITZ * k)
         phases.append(_phase_summary(first, op32, torch.float32, tol_low,
-                                     time.perf_counter() - start))
+                                     time.perf_counter() - t_start))
         if not first.info.get("small_problem"):
             start_block = first.vectors
             steps_left = max(1, max_iter - first.iterations)
     t_phase = time.perf_counter()
-    if start_block is not None:  # the float64 phase refines the float32 Ritz vectors
+    if start_block is not None:  # refine a warm start, or the float32 Ritz vectors
         r = block_davidson(op, start_block, k, tol=tol, max_iter=steps_left,
-                           basis_size=refinement_basis_size(first.basis_size, k),
-                           scale=first.scale, progress=progress,
-                           next_vectors=first.next_vectors)
+                           basis_size=refinement_basis_size(
+                               first.basis_size if first is not None else
+                               default_basis_size(k, block_size, n), k),
+                           scale=first.scale if first is not None else 0.0, progress=progress,
+                           next_vectors=first.next_vectors if first is not None else None)
     else:
         r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
                           max_iter=steps_left, seed=seed, progress=progress)
     phases.append(_phase_summary(r, op, getattr(op, "compute_dtype", r.values.dtype), tol,
                                  time.perf_counter() - t_phase))
-    t_solve = time.perf_counter() - start
+    t_solve = time.perf_counter() - t_start
     earlier = [first] if first is not None else []
     residuals = residual_norms(op, r.values, r.vectors)
     pairs = Eigenpairs(values=r.values, vectors=r.vectors, residuals=residuals,
@@ -408,7 +453,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         "timings": {"lanczos": t_solve,
                     "apply": sum(x.info.get("time_apply", 0.0) for x in [*earlier, r]),
                     "ritz": sum(x.info.get("time_ritz", 0.0) for x in [*earlier, r]),
-                    "residuals": time.perf_counter() - start - t_solve},
+                    "residuals": time.perf_counter() - t_start - t_solve},
     }
     if not pairs.converged:
         met = sum(x <= tol for x in pairs.relative_residuals)

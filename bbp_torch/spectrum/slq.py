@@ -13,7 +13,9 @@ matches the moments of ``mu`` up to degree ``2s - 1`` (in expectation).
 
 All probes advance together, so each Lanczos step is one operator call on a block of
 ``probes`` vectors (one pair of passes over ``X``). Probes are drawn from a seeded CPU
-generator, so a seed gives the same density on every device.
+generator, so a seed gives the same density on every device. An operator with excluded
+directions (the spherical Hessian: its tangent space) has its probes projected on their
+complement and renormalised, so the measure is that of its ``n - c`` eigenvalues there.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bbp_torch.spectrum.krylov import as_block_operator
+from bbp_torch.spectrum.krylov import as_block_operator, deflate, excluded_directions
 
 
 @dataclass
@@ -114,6 +116,10 @@ def lanczos_quadrature(op, probes: int = 8, steps: int = 60, seed: int = 0,
         raise ValueError(f"probes={probes} and steps={steps} must be positive.")
     steps = min(steps, n)
     q = rademacher_probes(n, probes, seed, dtype, device)
+    excluded = excluded_directions(op)
+    if excluded is not None:
+        q = deflate(q, excluded)
+        q = q / q.norm(dim=0, keepdim=True)
     q_prev = torch.zeros_like(q)
     beta_prev = torch.zeros(probes, dtype=dtype, device=device)
     alphas = torch.zeros(steps, probes, dtype=torch.float64)
