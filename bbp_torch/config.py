@@ -99,8 +99,11 @@ class TrainConfig:
     init: str = "random"
     track_every: int = 100
     hessian_every: int | None = None
+    track_hessian: str = "auto"
     gen_tol: float = 1e-2
     loss_tol: float = 1e-12
+    plateau_tol: float = 0.0
+    plateau_window: int = 10
     n_test: int = 4000
 
 
@@ -303,6 +306,19 @@ FIELDS: dict[str, FieldSpec] = {
                                      "null = track_every; 0 = first and last step only",
                                      _int_range(0), "Set it to a multiple of train.track_every, "
                                      "to 0 or to null."),
+    "train.track_hessian": FieldSpec(
+        "the Hessian of every eigensolve of the run (at init and along the descent): auto "
+        "(spherical for train.method=spherical_gd, the landscape the descent sees; else "
+        "euclidean), euclidean or spherical; the record holds the resolved value, which also "
+        "sets hessian.kind", _choice("auto", "euclidean", "spherical"),
+        "Set train.track_hessian=auto, euclidean or spherical."),
+    "train.plateau_tol": FieldSpec(
+        "stop a stalled descent (stop_reason plateau): at a tracked step, when the per-sample "
+        "training loss changed by at most plateau_tol times its value over the last "
+        "train.plateau_window tracked steps; metrics.plateau_step is the first step of that "
+        "window; 0 = never", _at_least_zero, "Use 0 to never stop on it, or 1e-4, say."),
+    "train.plateau_window": FieldSpec("tracked steps over which train.plateau_tol is judged",
+                                      _int_range(1), "Set train.plateau_window=10, say."),
     "train.gen_tol": FieldSpec("stop, and count as a success, when the gen. error is below it",
                                _at_least_zero, "Use 0 to never stop on it."),
     "train.loss_tol": FieldSpec("stop when the per-sample training loss is below it",
@@ -678,23 +694,39 @@ def validate(cfg: Any, schema: type | None = None,
     c = replace(c, data_dtype=data_dtype, threads=threads,
                 solver=replace(s, k=k, tol=tol, block_size=block, basis_size=basis))
     if isinstance(c, TrainRunConfig):
-        _check_training(c)
+        c = _check_training(c)
     resolved = Resolved(config=c, M=M, solver=solver, device=device)
     check_memory(resolved, device_memory_gb)
     return resolved
 
 
-def _check_training(c: TrainRunConfig) -> None:
+def tracked_hessian_kind(track_hessian: str, method: str, hessian_kind: str) -> str:
+    """The resolved ``train.track_hessian``: ``auto`` follows ``train.method`` (the Riemannian
+    Hessian for ``spherical_gd``, the landscape its steps see) unless ``hessian.kind`` asks for
+    the spherical one."""
+    if track_hessian != "auto":
+        return track_hessian
+    return "spherical" if method == "spherical_gd" or hessian_kind == "spherical" else "euclidean"
+
+
+def _check_training(c: TrainRunConfig) -> TrainRunConfig:
+    """The training rules; returns ``c`` with ``train.track_hessian`` resolved and
+    ``hessian.kind`` set to it (one Hessian kind for the whole run)."""
     t = c.train
     if t.hessian_every is not None and t.hessian_every % t.track_every:
         _fail("train.hessian_every", t.hessian_every,
               f"must be 0 or a positive multiple of train.track_every={t.track_every}",
               FIELDS["train.hessian_every"].fix)
-    if c.hessian.kind == "spherical" and t.method != "spherical_gd":
+    kind = tracked_hessian_kind(t.track_hessian, t.method, c.hessian.kind)
+    if kind == "spherical" and t.method != "spherical_gd":
+        field_name = ("train.track_hessian" if t.track_hessian == "spherical"
+                      else "hessian.kind")
         raise ConfigError(
-            f"Invalid hessian.kind='spherical' with train.method={t.method!r}: the Riemannian "
+            f"Invalid {field_name}='spherical' with train.method={t.method!r}: the Riemannian "
             "Hessian is defined on the spheres |w_k|^2 = N, which plain GD leaves. Use "
-            "train.method=spherical_gd or hessian.kind=euclidean.")
+            f"train.method=spherical_gd or {field_name}=euclidean.")
+    return replace(c, train=replace(t, track_hessian=kind),
+                   hessian=replace(c.hessian, kind=kind))
 
 
 def memory_limit_gb(r: Resolved, device_memory_gb: float | None = None) -> float:

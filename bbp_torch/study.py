@@ -87,7 +87,7 @@ def run_training(cfg) -> TrainResult:
             problem = draw_problem(r)
             tracker = Tracker.with_fresh_data(
                 problem, t.n_test, hessian_kind=c.hessian.kind, product=c.hessian.product,
-                chunk_size=c.solver.chunk_size, seed=c.seed,
+                chunk_size=c.solver.chunk_size, seed=c.seed, method=t.method,
                 solver=replace(c.solver, name=r.solver, full_spectrum=False))
         with timer("init"):
             pairs = tracker.eigenpairs(problem.W)  # the Hessian at the random initialization
@@ -95,7 +95,8 @@ def run_training(cfg) -> TrainResult:
         with timer("train"):
             traj = train(problem, t.method, t.lr, t.steps, W0=W0, track_every=t.track_every,
                          hessian_every=t.hessian_every, loss_tol=t.loss_tol, gen_tol=t.gen_tol,
-                         tracker=tracker)
+                         tracker=tracker, plateau_tol=t.plateau_tol,
+                         plateau_window=t.plateau_window)
     metrics = training_metrics(r, problem, traj, init)
     status, warning = outcome([pairs], tracker.unconverged)
     record = new_record(status, asdict(c), metrics, timer.timings, device_label(r.device), warning)
@@ -275,6 +276,7 @@ def training_metrics(r: Resolved, problem: Problem, traj: Trajectory, init: dict
         "success": traj.stop_reason != "diverged" and final["gen_error"] < c.train.gen_tol,
         "steps": traj.steps,
         "stop_reason": traj.stop_reason,
+        "plateau_step": traj.plateau_step,
         "M": problem.M,
         "eta": natural_step_size(problem, c.train.lr),
         "init": init,

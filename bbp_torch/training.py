@@ -27,9 +27,19 @@ Conventions
   random student. For ``p = p* = 1`` it is ``m^2 = (w . w* / N)^2``.
 * **Tracking.** Every ``track_every`` steps (and at the first and last step) the losses, the
   generalization errors and ``q`` are recorded; every ``hessian_every`` steps (and at the first
-  and last step) also the bottom eigenvalue of the Hessian at the current student, its
-  eigenvector's teacher overlap ``m`` (MODEL.md, section 3) and the bulk-edge estimate: the
-  time-dependent BBP. The stopping rule is checked at the tracked steps.
+  and last step) also the Hessian at the current student (the time-dependent BBP):
+  ``lambda_min``, its bottom eigenvalue; ``lambda_edge``, the bulk-edge estimate (the
+  ``(p p* + 1)``-th eigenvalue); ``eigvec_overlap``, the teacher overlap ``m`` of the bottom
+  eigenvector (docs/theory.md); ``eigvec_overlap_subspace``, that of the bottom ``p p*``;
+  ``eigvec_gradient_overlap``, ``|<v, d>| / |d|`` for the bottom eigenvector ``v`` and the
+  current descent direction ``d`` (the Riemannian gradient for ``spherical_gd``). The Hessian
+  is the one the descent sees (``hessian_kind``; the Riemannian Hessian on the tangent space of
+  the spheres for ``spherical_gd``, where the ``p`` radial directions are not eigenpairs), and
+  each eigensolve of the iterative solver starts from the previous one's eigenvectors.
+* **Stopping.** At the tracked steps: ``diverged`` (non-finite or huge loss), ``gen_tol``,
+  ``loss_tol``, ``plateau`` (the per-sample training loss changed by at most ``plateau_tol``
+  times its value over the last ``plateau_window`` tracked steps: a stalled descent;
+  ``plateau_step`` is the first step of that window), else ``max_steps``.
 * **Spectral warm start** (:func:`spectral_student`): see its docstring.
 """
 
@@ -39,7 +49,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from bbp_torch.config import SolverConfig
+from bbp_torch.config import SolverConfig, tracked_hessian_kind
 from bbp_torch.hessian import gradient, hessian_operator, radial_projector_apply
 from bbp_torch.model import Problem, Student, fresh_data, student_output
 from bbp_torch.observables import bulk_edge_estimate, subspace_overlap, teacher_overlap
@@ -47,7 +57,7 @@ from bbp_torch.spectrum import bottom_eigenpairs
 
 METHODS = ("gd", "spherical_gd")
 INITS = ("random", "spectral")
-STOP_REASONS = ("gen_tol", "loss_tol", "max_steps", "diverged")
+STOP_REASONS = ("gen_tol", "loss_tol", "plateau", "max_steps", "diverged")
 # A mean training loss above this (or a non-finite one) stops the run as diverged.
 DIVERGED_LOSS = 1e6
 
@@ -99,6 +109,13 @@ def project_to_sphere(W: torch.Tensor) -> torch.Tensor:
     return W * (W.shape[1] ** 0.5 / W.norm(dim=1, keepdim=True))
 
 
+def descent_direction(problem: Problem, W: torch.Tensor, method: str) -> torch.Tensor:
+    """The gradient that a step of ``method`` follows, (p, N): ``grad L`` for ``gd``, its
+    tangent part (each row's component along ``w_k`` removed) for ``spherical_gd``."""
+    grad = gradient(problem, W)
+    return radial_projector_apply(W, grad) if method == "spherical_gd" else grad
+
+
 @dataclass
 class Tracker:
     """What is measured along a descent: fresh test data and the Hessian settings.
@@ -106,17 +123,23 @@ class Tracker:
     ``hessian_kind``, ``product`` (closed_form | autograd) and ``solver`` (the solver group;
     ``k`` at least ``p p* + 1`` also gives the bulk-edge estimate) select the bottom eigenpairs,
     ``chunk_size`` goes to the matrix-free operator, ``seed`` fixes the Lanczos start.
-    ``unconverged`` lists the tracked steps whose eigenpairs missed ``solver.tol``.
+    ``method`` is the descent's (:func:`train` sets it; its direction is what
+    ``eigvec_gradient_overlap`` compares with), and ``hessian_kind="auto"`` follows it (the
+    Riemannian Hessian for ``spherical_gd``). With ``warm_start`` each iterative eigensolve
+    starts from the last one's eigenvectors. ``unconverged`` lists the tracked steps whose
+    eigenpairs missed ``solver.tol``.
     """
 
     problem: Problem
     X_test: torch.Tensor
     y_test: torch.Tensor
-    hessian_kind: str = "euclidean"
+    hessian_kind: str = "auto"
     product: str = "closed_form"
     solver: SolverConfig = field(default_factory=lambda: SolverConfig(full_spectrum=False))
     chunk_size: int | None = None
     seed: int = 0
+    method: str = "spherical_gd"
+    warm_start: bool = True
     unconverged: list[int] = field(default_factory=list)
     _last: tuple | None = field(default=None, init=False, repr=False)
 
@@ -142,9 +165,11 @@ class Tracker:
         """Bottom eigenpairs of the Hessian at ``W`` (the last result is reused for equal ``W``)."""
         if self._last is not None and torch.equal(self._last[0], W):
             return self._last[1]
-        op = hessian_operator(self.problem, W=W, kind=self.hessian_kind, product=self.product,
+        kind = tracked_hessian_kind(self.hessian_kind, self.method, "euclidean")
+        op = hessian_operator(self.problem, W=W, kind=kind, product=self.product,
                               chunk_size=self.chunk_size)
-        pairs = bottom_eigenpairs(op, self.solver, seed=self.seed)
+        start = self._last[1].vectors if self.warm_start and self._last is not None else None
+        pairs = bottom_eigenpairs(op, self.solver, seed=self.seed, start=start)
         self._last = (W.clone(), pairs)
         return pairs
 
@@ -156,16 +181,22 @@ class Tracker:
             self.unconverged.append(step)
         values = pairs.values.double().cpu()
         j = pr.p * pr.p_star
+        bottom = pairs.vectors[:, 0]
+        direction = descent_direction(pr, W, self.method).reshape(-1).to(bottom.dtype)
+        size = float(direction.norm())
         return {
             "lambda_min": float(values[0]),
-            "eigvec_overlap": teacher_overlap(pairs.vectors[:, 0], pr.W_star),
-            "eigvec_overlap_subspace": subspace_overlap(pairs.vectors[:, :j], pr.W_star),
             "lambda_edge": bulk_edge_estimate(values, pr.p, pr.p_star) if len(values) > j
+            else None,
+            "eigvec_overlap": teacher_overlap(bottom, pr.W_star),
+            "eigvec_overlap_subspace": subspace_overlap(pairs.vectors[:, :j], pr.W_star),
+            "eigvec_gradient_overlap": abs(float(bottom @ direction)) / size if size > 0
             else None,
         }
 
 
-HESSIAN_KEYS = ("lambda_min", "eigvec_overlap", "eigvec_overlap_subspace", "lambda_edge")
+HESSIAN_KEYS = ("lambda_min", "lambda_edge", "eigvec_overlap", "eigvec_overlap_subspace",
+                "eigvec_gradient_overlap")
 SERIES_KEYS = ("step", "time", "train_loss", "gen_error", "gen_error_exact", "overlap",
                "norm") + HESSIAN_KEYS
 
@@ -181,13 +212,12 @@ def natural_step_size(problem: Problem, lr: float) -> float:
 
 def gd_step(problem: Problem, W: torch.Tensor, eta: float) -> torch.Tensor:
     """One plain gradient step ``W - eta grad L``."""
-    return W - eta * gradient(problem, W)
+    return W - eta * descent_direction(problem, W, "gd")
 
 
 def spherical_gd_step(problem: Problem, W: torch.Tensor, eta: float) -> torch.Tensor:
     """Riemannian step on ``|w_k|^2 = N``: tangent gradient, step, rescale rows to the sphere."""
-    tangent = radial_projector_apply(W, gradient(problem, W))
-    return project_to_sphere(W - eta * tangent)
+    return project_to_sphere(W - eta * descent_direction(problem, W, "spherical_gd"))
 
 
 STEPS = {"gd": gd_step, "spherical_gd": spherical_gd_step}
@@ -201,6 +231,7 @@ class Trajectory:
     series: dict[str, list]
     steps: int
     stop_reason: str
+    plateau_step: int | None = None
 
     @property
     def final(self) -> dict:
@@ -219,6 +250,16 @@ def _stop_reason(point: dict, loss_tol: float, gen_tol: float) -> str | None:
     return None
 
 
+def plateau_start(losses: list[float], plateau_tol: float, window: int) -> int | None:
+    """The index of the first of the last ``window + 1`` tracked losses when the loss changed
+    by at most ``plateau_tol`` times its last value over them (a stalled descent), else None
+    (also when fewer points than that were tracked, or ``plateau_tol`` is 0)."""
+    if plateau_tol <= 0 or len(losses) <= window:
+        return None
+    first, last = losses[-window - 1], losses[-1]
+    return len(losses) - window - 1 if abs(last - first) <= plateau_tol * abs(last) else None
+
+
 def train(
     problem: Problem,
     method: str = "spherical_gd",
@@ -230,13 +271,16 @@ def train(
     loss_tol: float = 0.0,
     gen_tol: float = 0.0,
     tracker: Tracker | None = None,
+    plateau_tol: float = 0.0,
+    plateau_window: int = 10,
 ) -> Trajectory:
     """Descend from ``W0`` (default: the problem's student) with ``method`` (gd | spherical_gd).
 
     The steps update the parameter of the student module (:class:`bbp_torch.model.Student`)
     with the closed-form gradient. Stops at the first tracked step where the fresh-data
     generalization error is below ``gen_tol``, the per-sample training loss below ``loss_tol``,
-    or the loss has diverged; else after ``steps`` steps. ``hessian_every`` (a multiple of
+    the loss has diverged, or it has stalled (:func:`plateau_start`: ``plateau_tol`` over
+    ``plateau_window`` tracked steps); else after ``steps`` steps. ``hessian_every`` (a multiple of
     ``track_every``; None = every tracked step; 0 = first and last step only) sets how often
     the Hessian is diagonalised.
     """
@@ -244,6 +288,7 @@ def train(
         raise ValueError(f"Unknown train.method {method!r}: use one of {', '.join(METHODS)}.")
     step_fn = STEPS[method]
     tracker = tracker or Tracker.with_fresh_data(problem)
+    tracker.method = method
     hessian_every = track_every if hessian_every is None else hessian_every
     eta = natural_step_size(problem, lr)
     student = Student.of(problem, problem.W if W0 is None else W0)
@@ -254,6 +299,10 @@ def train(
         if step % track_every == 0 or step == steps:
             point = {"step": step, "time": lr * step, **tracker.basic(W)}
             reason = _stop_reason(point, loss_tol, gen_tol)
+            plateau = plateau_start(series["train_loss"] + [point["train_loss"]], plateau_tol,
+                                    plateau_window) if reason is None else None
+            if plateau is not None:
+                reason = "plateau"
             if reason is None and step == steps:
                 reason = "max_steps"
             periodic = hessian_every > 0 and step % hessian_every == 0
@@ -262,7 +311,9 @@ def train(
             for key in SERIES_KEYS:
                 series[key].append(point.get(key))
             if reason is not None:
-                return Trajectory(W=W.clone(), series=series, steps=step, stop_reason=reason)
+                return Trajectory(W=W.clone(), series=series, steps=step, stop_reason=reason,
+                                  plateau_step=None if plateau is None
+                                  else series["step"][plateau])
         with torch.no_grad():
             student.weight.copy_(step_fn(problem, W, eta))
         step += 1

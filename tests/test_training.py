@@ -1,16 +1,21 @@
 """Gradient descent (bbp_torch.training): the steps, the tracked measurements, the overlap and
 generalization-error definitions, recovery of the teacher, the spectral warm start."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from bbp_torch.config import SolverConfig
-from bbp_torch.hessian import gradient
+from bbp_torch.hessian import dense_hessian, gradient
 from bbp_torch.model import make_problem
 from bbp_torch.training import (
+    HESSIAN_KEYS,
     Tracker,
+    descent_direction,
     gd,
     gram_overlap,
+    plateau_start,
     population_gen_error,
     sample_gen_error,
     spectral_student,
@@ -149,3 +154,121 @@ def test_tracker_lists_the_steps_whose_solve_missed_tol():
     fine = Tracker.with_fresh_data(problem, 200)  # the dense default meets its tol
     gd(problem, lr=0.05, steps=20, track_every=10, tracker=fine)
     assert fine.unconverged == []
+
+
+# ------------------------------------------------------------------ the Hessian the descent sees
+
+
+def _descended(N, alpha, seed, steps, p=1, a=0.5):
+    """A problem and its student after ``steps`` spherical steps (no Hessian along the way)."""
+    problem = make_problem(N, p, 1, alpha, a, seed=seed)
+    traj = spherical_gd(problem, lr=0.1, steps=steps, track_every=50, hessian_every=0,
+                        tracker=Tracker.with_fresh_data(problem, 200))
+    return problem, traj
+
+
+def test_tracked_hessian_of_spherical_gd_is_the_riemannian_one_on_the_tangent_space(
+        spherical_chart):
+    """Mid-descent (not a critical point), the tracked Hessian of spherical GD is the autograd
+    Hessian in a chart of the spheres: its bottom eigenvalues, and no radial zero among them."""
+    problem, traj = _descended(40, 2.0, 1, 150, p=2, a=0.7)
+    moved = replace(problem, W=traj.W)
+    _, H_chart = spherical_chart(moved)
+    chart = torch.linalg.eigvalsh(H_chart)
+    tracker = Tracker.with_fresh_data(moved, 200, hessian_kind="spherical",
+                                      solver=SolverConfig(k=5, full_spectrum=False))
+    point = tracker.hessian(traj.W)
+    pairs = tracker.eigenpairs(traj.W)
+    scale = float(chart.abs().max())
+    assert torch.allclose(pairs.values, chart[:5], atol=1e-10 * scale)
+    assert point["lambda_min"] == pytest.approx(float(chart[0]), abs=1e-10 * scale)
+    radial = pairs.vectors.T.reshape(5, 2, 40) * traj.W[None] / 40**0.5
+    assert float(radial.sum(dim=2).abs().max()) < 1e-10  # every eigenvector is tangent
+    # the descent's own series, from train_gd's default tracker, carries the same numbers
+    assert traj.series["lambda_min"][-1] == pytest.approx(float(chart[0]), abs=1e-10 * scale)
+
+
+def test_at_a_local_minimum_on_the_spheres_every_reported_eigenvalue_is_positive():
+    """A stalled descent (tangent gradient ~ 0, not the teacher): the Riemannian Hessian there
+    is positive on the tangent space, although P H P has p exact zeros (the radial
+    directions, which the solvers must not report), and the Euclidean bottom is negative."""
+    problem, traj = _descended(60, 2.0, 2, 2500)
+    W = traj.W
+    tangent = descent_direction(problem, W, "spherical_gd")
+    assert float(tangent.norm()) < 1e-3 * float(gradient(problem, W).norm())
+    assert gram_overlap(W, problem.W_star) < 0.1  # a spurious minimum, not the teacher
+    for solver in (SolverConfig(k=4, full_spectrum=True), SolverConfig(name="iterative", k=4)):
+        tracker = Tracker.with_fresh_data(problem, 200, hessian_kind="spherical",
+                                          solver=solver)
+        pairs = tracker.eigenpairs(W)
+        assert pairs.converged and float(pairs.values.min()) > 1e-3
+        if pairs.all_values is not None:
+            assert len(pairs.all_values) == problem.N - 1 and float(pairs.all_values[0]) > 0
+    projected = torch.linalg.eigvalsh(dense_hessian(problem, W, "spherical"))
+    assert float(projected.abs().min()) < 1e-10  # the radial zero the solvers leave out
+    euclid = Tracker.with_fresh_data(problem, 200, hessian_kind="euclidean").hessian(W)
+    assert euclid["lambda_min"] < 0
+
+
+def test_warm_started_eigensolve_gives_the_cold_pairs():
+    """Along a descent, the iterative solve started from the eigenvectors of 100 steps earlier
+    returns the pairs of a solve from a random block (values, and the same eigenvectors)."""
+    problem = make_problem(150, 2, 1, 3.0, 0.7, seed=4)
+    solver = SolverConfig(name="iterative", k=4, tol=1e-9)
+    tracker = Tracker.with_fresh_data(problem, 200, hessian_kind="spherical", solver=solver)
+    earlier = spherical_gd(problem, lr=0.1, steps=100, track_every=100, hessian_every=0,
+                           tracker=tracker).W
+    later = spherical_gd(replace(problem, W=earlier), lr=0.1, steps=100, track_every=100,
+                         hessian_every=0, tracker=Tracker.with_fresh_data(problem, 200)).W
+    tracker.eigenpairs(earlier)
+    warm = tracker.eigenpairs(later)  # starts from the eigenvectors at `earlier`
+    assert warm.info["phases"][-1]["method"] == "block_davidson"
+    cold = Tracker.with_fresh_data(problem, 200, hessian_kind="spherical", solver=solver,
+                                   warm_start=False).eigenpairs(later)
+    assert cold.info["phases"][-1]["method"] == "block_lanczos"
+    assert warm.converged and cold.converged
+    scale = max(warm.scale, cold.scale)
+    assert torch.allclose(warm.values, cold.values, atol=1e-9 * scale)
+    overlaps = (warm.vectors.T @ cold.vectors).abs()
+    assert float((overlaps.diagonal() - 1).abs().max()) < 1e-6
+
+
+def test_eigvec_gradient_overlap_is_the_cosine_with_the_descent_direction():
+    problem, traj = _descended(40, 2.0, 1, 100, p=2, a=0.7)
+    tracker = Tracker.with_fresh_data(problem, 200, hessian_kind="spherical")
+    point = tracker.hessian(traj.W)
+    v = tracker.eigenpairs(traj.W).vectors[:, 0]
+    d = descent_direction(problem, traj.W, "spherical_gd").reshape(-1)
+    assert point["eigvec_gradient_overlap"] == pytest.approx(
+        abs(float(v @ d)) / float(d.norm()), rel=1e-12)
+    assert set(HESSIAN_KEYS) <= set(point)
+
+
+# ------------------------------------------------------------------ the plateau stop rule
+
+
+def test_plateau_rule_on_loss_series():
+    assert plateau_start([1.0, 0.5, 0.4, 0.4, 0.4], 1e-3, 2) == 2
+    assert plateau_start([1.0, 0.5, 0.4, 0.4, 0.4], 1e-3, 3) is None  # 0.5 -> 0.4 in window
+    assert plateau_start([0.4, 0.4], 1e-3, 2) is None  # the window is not full yet
+    assert plateau_start([0.4] * 10, 0.0, 2) is None  # 0 turns the rule off
+    # a geometric descent, however slow per tracked step, changes by more than 1e-4 of itself
+    assert plateau_start([0.999 ** i for i in range(50)], 1e-4, 5) is None
+
+
+def test_plateau_stops_a_stalled_descent_and_never_a_descending_one():
+    stalled, _ = _descended(60, 2.0, 2, 0)
+    traj = spherical_gd(stalled, lr=0.1, steps=20000, track_every=50, hessian_every=0,
+                        plateau_tol=1e-6, plateau_window=10,
+                        tracker=Tracker.with_fresh_data(stalled, 200))
+    assert traj.stop_reason == "plateau" and traj.steps < 20000
+    assert traj.plateau_step == traj.steps - 500  # the first step of the window
+    loss = traj.series["train_loss"]
+    assert abs(loss[-1] - loss[-11]) <= 1e-6 * loss[-1] < abs(loss[-2] - loss[-12])
+    # a descent that recovers the teacher: its loss falls geometrically, never a plateau
+    recovering = make_problem(60, 1, 1, 3.0, 0.5, seed=3)
+    traj = spherical_gd(recovering, lr=0.1, steps=600, track_every=50, hessian_every=0,
+                        plateau_tol=1e-6, plateau_window=10,
+                        tracker=Tracker.with_fresh_data(recovering, 200))
+    assert traj.stop_reason == "max_steps" and traj.plateau_step is None
+    assert traj.series["overlap"][-1] > 0.99
