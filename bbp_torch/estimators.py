@@ -322,3 +322,103 @@ def theory_alpha0(p, p_star, a, window=ALPHA0_WINDOW, points: int = 40) -> float
     alphas = np.linspace(a_bbp * (1 + 1e-7), top, points)
     m2 = np.array([theory.overlap(p, p_star, a, x) ** 2 for x in alphas])
     return fit_alpha0(alphas, m2, window)[0]
+
+
+# ------------------------------------------------------------- onset of recovery by descent
+
+RECOVERY_LEVEL = 0.5  # a descent recovers the teacher when its largest m^2 reaches this
+ONSET_LAW = "1/log N"
+
+
+def recovered(max_m2) -> np.ndarray:
+    """Per seed, 1.0 where the largest m^2 of the descent reached :data:`RECOVERY_LEVEL`."""
+    return (np.asarray(max_m2, dtype=float) >= RECOVERY_LEVEL).astype(float)
+
+
+def recovery_onset(alphas, max_m2: list[np.ndarray], n_boot: int = 200, seed: int = 0) -> dict:
+    """The onset of recovery by gradient descent at one N, from the per-seed largest m^2
+    ``max_m2[i]`` at ``alphas[i]``.
+
+    Below the onset the largest m^2 is O(1/N), above it O(1), so each descent either recovers
+    (reaches m^2 >= 1/2) or not: the onset is the ``center`` of the binomial maximum-likelihood
+    logistic fit of the recovered fraction against alpha (:func:`logistic_fit`: where half the
+    seeds recover), with its bootstrap error over seeds and the fit's ``width``. ``level_half``
+    is the older estimate (where the *mean* largest m^2 first reaches 1/2, linearly
+    interpolated), also with its bootstrap error. ``fraction`` is the recovered fraction per
+    alpha and ``seeds`` the fewest seeds of a point.
+    """
+    fractions = [recovered(v) for v in max_m2]
+    counts = [len(f) for f in fractions]
+    means = [f.mean() if len(f) else math.nan for f in fractions]
+    center, width = logistic_fit(alphas, means, counts)
+
+    def fit_center(resampled):
+        return logistic_fit(alphas, resampled, counts)[0]
+
+    def level(resampled):
+        return crossing_alpha(alphas, resampled, RECOVERY_LEVEL)
+
+    mean_m2 = [np.mean(v) if len(v) else math.nan for v in max_m2]
+    return {"value": center, "err": bootstrap(fractions, fit_center, n_boot, seed),
+            "width": width, "fraction": [float(x) for x in means],
+            "level_half": level(np.asarray(mean_m2)),
+            "level_half_err": bootstrap(list(max_m2), level, n_boot, seed),
+            "seeds": min(counts, default=0)}
+
+
+def recovery_crossing(alphas, small: list[np.ndarray], large: list[np.ndarray],
+                      n_boot: int = 200, seed: int = 0) -> dict:
+    """Where the recovered fractions of two sizes cross (their logistic fits,
+    :func:`phi_crossing`), from the per-seed largest m^2, with its bootstrap error; NaN when
+    the fits do not cross inside the grid (the larger N recovers later everywhere)."""
+    s = [recovered(v) for v in small]
+    big = [recovered(v) for v in large]
+    return {"value": phi_crossing(alphas, s, big),
+            "err": crossing_error(alphas, s, big, n_boot, seed=seed)}
+
+
+def weighted_line(x, y, yerr=None) -> tuple[float, float, float]:
+    """``(intercept, slope, intercept_err)`` of the least-squares line ``y = c + b x``.
+
+    With errors ``yerr`` (all positive) the fit is weighted by ``1/yerr^2`` and the intercept's
+    error is that of the weighted fit's covariance; otherwise the points count equally and the
+    error comes from the residuals (NaN with fewer than three points). NaNs with fewer than two
+    finite points.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    err = None
+    if yerr is not None:
+        e = np.asarray(yerr, dtype=float)
+        if np.all(np.isfinite(e[ok])) and np.all(e[ok] > 0):
+            err = e[ok]
+    x, y = x[ok], y[ok]
+    if len(x) < 2:
+        return math.nan, math.nan, math.nan
+    A = np.stack([np.ones_like(x), x], axis=1)
+    w = np.ones_like(x) if err is None else 1 / err**2
+    normal = A.T @ (w[:, None] * A)
+    c, b = np.linalg.solve(normal, A.T @ (w * y))
+    cov = np.linalg.inv(normal)
+    if err is None:
+        if len(x) < 3:
+            return float(c), float(b), math.nan
+        cov = cov * float(np.sum((y - c - b * x) ** 2)) / (len(x) - 2)
+    return float(c), float(b), float(math.sqrt(cov[0, 0]))
+
+
+def extrapolate_onset(sizes, values, errs=None) -> dict:
+    """The N = infinity onset from finite-N onsets, by the law ``onset(N) = value + b / log N``
+    (:data:`ONSET_LAW`), fitted with the onsets' errors.
+
+    Why ``1/log N``: a descent from a random start begins at a teacher overlap m^2 ~ 1/N, and
+    the time it needs to grow it to O(1) along an unstable direction grows like ``log N``;
+    the finite-N help of the initialization's information (a finite time to escape against an
+    infinite one) therefore fades like ``1/log N``, not like a power of N. Returns
+    ``{"value", "err", "slope", "law", "sizes"}``.
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    value, slope, err = weighted_line(1 / np.log(sizes), values, errs)
+    return {"value": value, "err": err, "slope": slope, "law": ONSET_LAW,
+            "sizes": [int(n) for n in sizes]}

@@ -10,11 +10,13 @@ import pytest
 
 from bbp_torch import theory
 from bbp_torch.estimators import (
+    RECOVERY_LEVEL,
     bootstrap,
     crossing_alpha,
     crossing_error,
     curve_crossing,
     extrapolate,
+    extrapolate_onset,
     fit_alpha0,
     logistic,
     logistic_crossing,
@@ -22,9 +24,12 @@ from bbp_torch.estimators import (
     onset_window,
     phi_crossing,
     phi_estimate,
+    recovery_crossing,
+    recovery_onset,
     seed_average,
     theory_alpha0,
     theory_crossing,
+    weighted_line,
     wilson_interval,
 )
 
@@ -176,3 +181,67 @@ def test_the_crossing_of_two_sizes_is_found_within_its_bootstrap_error(method):
     means = [np.array([d.mean() for d in draws[N]]) for N in (250, 2000)]
     if method == "interpolation":
         assert est == curve_crossing(alphas, *means)
+
+
+# ------------------------------------------------------------------ onset of recovery by GD
+
+
+def synthetic_descents(N: int, center: float, width: float, alphas, seeds: int, rng):
+    """Per alpha, the largest m^2 of ``seeds`` descents: recovered (m^2 ~ 0.9) with the
+    probability ``logistic((alpha - center) / width)``, else O(1/N) (chi^2_1 / N)."""
+    out = []
+    for a in alphas:
+        ok = rng.random(seeds) < logistic(a, center, width)
+        out.append(np.where(ok, 0.9 + 0.05 * rng.random(seeds),
+                            rng.chisquare(1, seeds) / N))
+    return out
+
+
+def test_recovery_onset_recovers_a_known_onset_and_its_n_infinity_value():
+    """Synthetic descents whose onset moves like 2.0 + 1.5 / log N: the per-N onsets come back
+    within their bootstrap errors, and the 1/log N extrapolation gives 2.0."""
+    rng = np.random.default_rng(5)
+    alphas = np.arange(1.0, 4.51, 0.125)
+    sizes = [250, 500, 1000, 2000]
+    true = {N: 2.0 + 1.5 / math.log(N) for N in sizes}
+    onsets = {}
+    for N in sizes:
+        data = synthetic_descents(N, true[N], 0.25 * (250 / N) ** (1 / 3), alphas, 200, rng)
+        onsets[N] = recovery_onset(alphas, data, n_boot=100)
+        o = onsets[N]
+        assert 0 < o["err"] < 0.05
+        assert abs(o["value"] - true[N]) < 3 * o["err"] + 0.01
+        assert abs(o["level_half"] - true[N]) < 0.1  # the mean crosses 1/2 near the center
+        assert o["seeds"] == 200 and len(o["fraction"]) == len(alphas)
+    ext = extrapolate_onset(sizes, [onsets[N]["value"] for N in sizes],
+                            [onsets[N]["err"] for N in sizes])
+    assert ext["law"] == "1/log N" and ext["sizes"] == sizes
+    assert abs(ext["value"] - 2.0) < 3 * ext["err"] and ext["err"] < 0.3
+    assert ext["slope"] == pytest.approx(1.5, abs=3 * ext["err"] / (1 / math.log(250)))
+    # a threshold-free onset: nothing at all moves with N -> the extrapolation is the value
+    flat = extrapolate_onset(sizes, [2.5] * 4, [0.05] * 4)
+    assert flat["value"] == pytest.approx(2.5) and flat["slope"] == pytest.approx(0, abs=1e-9)
+
+
+def test_recovery_crossing_of_two_sizes_sharpening_at_a_fixed_onset():
+    """Two sizes whose recovered fractions sharpen around the same onset cross there."""
+    rng = np.random.default_rng(1)
+    alphas = np.arange(1.0, 4.51, 0.25)
+    small = synthetic_descents(250, 2.5, 0.4, alphas, 300, rng)
+    large = synthetic_descents(2000, 2.5, 0.15, alphas, 300, rng)
+    cross = recovery_crossing(alphas, small, large, n_boot=60)
+    assert abs(cross["value"] - 2.5) < max(3 * cross["err"], 0.05)
+    # the level that defines recovery
+    assert RECOVERY_LEVEL == 0.5
+
+
+def test_weighted_line_intercept_and_its_error():
+    x = np.array([0.1, 0.2, 0.3, 0.4])
+    y = 1.0 + 2.0 * x
+    c, b, err = weighted_line(x, y, [0.1, 0.1, 0.1, 0.1])
+    assert c == pytest.approx(1.0) and b == pytest.approx(2.0)
+    # four equal-error points: sigma sqrt(sum x^2 / (n sum x^2 - (sum x)^2))
+    expected = 0.1 * math.sqrt((x**2).sum() / (4 * (x**2).sum() - x.sum() ** 2))
+    assert err == pytest.approx(expected, rel=1e-12)
+    assert math.isnan(weighted_line([1.0], [1.0])[0])
+    assert math.isnan(weighted_line([1.0, 2.0], [1.0, 2.0])[2])  # two points, no errors given

@@ -144,7 +144,7 @@ def test_spectral_start_beats_random_above_alpha_bbp():
         assert init["warm_gen_error_exact"] < init["gen_error_exact"]
 
 
-def test_run_record_holds_the_series_and_the_time_dependent_hessian():
+def test_run_record_holds_the_series_and_the_time_dependent_hessian(spherical_chart):
     record = run_training(small_train_config(hessian_every=100)).record
     m = record["metrics"]
     for key in ("final_overlap", "final_gen_error", "success", "steps", "series", "init"):
@@ -153,12 +153,18 @@ def test_run_record_holds_the_series_and_the_time_dependent_hessian():
     assert series["step"] == [0, 50, 100, 150, 200]
     assert [x is not None for x in series["lambda_min"]] == [True, False, True, False, True]
     assert series["lambda_min"][0] == pytest.approx(m["init"]["lambda_min"], rel=1e-12)
-    # Independently of the cached eigenpairs at init: the full spectrum of the dense Euclidean
-    # Hessian (the default hessian.kind) of the same initial problem, rebuilt from the config.
+    # Independently of the cached eigenpairs at init: the spectrum of the Riemannian Hessian
+    # (train.track_hessian=auto with spherical_gd) of the same initial problem, rebuilt from
+    # the config, as the autograd Hessian in a chart of the spheres.
     problem = make_problem(40, 2, 1, 3.0, 0.7, seed=0)
-    spectrum = torch.linalg.eigvalsh(dense_hessian(problem))
+    spectrum = torch.linalg.eigvalsh(spherical_chart(problem)[1])
     assert series["lambda_min"][0] == pytest.approx(float(spectrum[0]), rel=1e-9, abs=1e-12)
-    assert record["config"]["hessian"]["kind"] == "euclidean"
+    assert record["config"]["hessian"]["kind"] == "spherical"
+    assert record["config"]["train"]["track_hessian"] == "spherical"
+    euclidean = run_training(small_train_config(hessian_every=100, track_hessian="euclidean"))
+    bottom = float(torch.linalg.eigvalsh(dense_hessian(problem))[0])
+    assert euclidean.record["metrics"]["series"]["lambda_min"][0] == pytest.approx(
+        bottom, rel=1e-9, abs=1e-12)
     assert series["train_loss"][0] == pytest.approx(float(problem.loss()) / problem.M, rel=1e-12)
     assert m["steps"] == 200 or m["stop_reason"] in ("gen_tol", "loss_tol")
     assert record["config"]["train"]["hessian_every"] == 100
