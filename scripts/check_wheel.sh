@@ -20,5 +20,9 @@ bbp -m +experiment=fig1_overlap problem.N=20 problem.a=0.7 problem.alpha=1,2 see
 bbp-train +experiment=fig9_gd_continuous problem.N=20 train.steps=5
 bbp-theory table --a 0.7 --p-star 1 --p 1 2
 bbp-collect outputs/multirun/fig1_overlap
+bbp-figures --smoke --jobs 1 --only fig1 fig9 --out figures
+rm -r figures/runs figures/*.png  # the tables alone redraw them
+bbp-figures --smoke --jobs 1 --only fig1 fig9 --out figures --no-run
+test -s figures/fig1_overlap.png && test -s figures/fig9_gd_continuous.png
 { set +x; } 2>/dev/null
 echo "check_wheel: every command ran from $(pwd), the package from $work/venv"
