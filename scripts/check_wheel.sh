@@ -24,5 +24,6 @@ bbp-figures --smoke --jobs 1 --only fig1 fig9 --out figures
 rm -r figures/runs figures/*.png  # the tables alone redraw them
 bbp-figures --smoke --jobs 1 --only fig1 fig9 --out figures --no-run
 test -s figures/fig1_overlap.png && test -s figures/fig9_gd_continuous.png
+python -c "import bbp_torch as b; print(b.run_study(b.Config(problem=b.ProblemConfig(N=30))).record['status'])"
 { set +x; } 2>/dev/null
 echo "check_wheel: every command ran from $(pwd), the package from $work/venv"

@@ -55,3 +55,18 @@ def test_the_wheel_ships_conf_and_runs_without_the_checkout(tmp_path, subprocess
     assert run.returncode == 0, run.stderr[-2000:]
     assert list((elsewhere / "outputs" / "runs" / "fig1_overlap").glob("*/record.json"))
     assert not os.path.exists(tmp_path / "site" / "outputs")
+
+
+def test_the_python_face_exports_every_name_and_loads_torch_only_when_asked(subprocess_env):
+    code = ("import sys, bbp_torch; assert 'torch' not in sys.modules, 'torch at import'; "
+            "missing = [n for n in bbp_torch.__all__ if not hasattr(bbp_torch, n)]; "
+            "assert not missing, missing; "
+            "from bbp_torch import run_study, Config, theory, load_table, collect; "
+            "assert theory.alpha_bbp is bbp_torch.theory.alpha_bbp; print('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=subprocess_env)
+    assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
+    with pytest.raises(AttributeError, match="no attribute 'run_sweep'"):
+        import bbp_torch
+
+        bbp_torch.run_sweep  # noqa: B018
