@@ -9,7 +9,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" wheel --quiet --no-deps --wheel-dir "$work/dist" "$repo"
+# Built from a copy of what the wheel needs, as in a fresh clone: no build/ or egg-info of an
+# earlier build can leak stale files into it, and the checkout is left as it was.
+mkdir "$work/src"
+cp -r "$repo"/{bbp_torch,conf,pyproject.toml,setup.py,README.md} "$work/src"
+find "$work/src" -name __pycache__ -prune -exec rm -r {} +
+"$work/venv/bin/pip" wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/src"
 "$work/venv/bin/pip" install --quiet -c "$repo/constraints.txt" "$work"/dist/bbp_torch-*.whl
 export PATH="$work/venv/bin:$PATH" OMP_NUM_THREADS=1
 mkdir "$work/elsewhere" && cd "$work/elsewhere"
