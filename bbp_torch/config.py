@@ -17,10 +17,10 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
-from pathlib import Path
 from typing import Any
 
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+from bbp_torch.paths import CONFIG_DIR  # noqa: F401 (conf/: the checkout's or the wheel's)
+
 BYTES = {"float64": 8, "float32": 4}
 
 

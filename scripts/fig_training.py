@@ -5,7 +5,7 @@
     python scripts/fig_training.py --quick                  # runs a small grid itself (~1-2 min)
 
 The data come from ``bbp-train -m +experiment=train_success``; the same figure is
-``reproduce_figures.py --only extra_training_success`` in every mode. ``--quick`` runs preset
+``bbp-figures --only extra_training_success`` in every mode. ``--quick`` runs preset
 ``train_success`` with the quick mode's overrides (bbp_torch/figures/extra_training_success.py,
 ``QUICK_OVERRIDES``) in this process through the job runner, one record per run under
 ``outputs/multirun/fig_training_quick/`` (a sweep folder, so ``bbp-collect`` counts it; finished

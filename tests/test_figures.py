@@ -1,15 +1,20 @@
 """Figures: preset grids and kinds, the command lines of the cli runner (local and SLURM), the
 in-process runner (through the job runner), the cost model behind the estimates, every figure of
-the script in its smallest mode, and the training figure's own script."""
+``bbp-figures`` in its smallest mode (run from a folder outside the repository), the redraw from
+the tables alone, and the training figure's own script."""
 
 import importlib.util
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from bbp_torch import plots, theory
+from bbp_torch.cli import figures as figures_cli
 from bbp_torch.config import CONFIG_DIR
 from bbp_torch.figures import FIGURES, extra_training_success
 from bbp_torch.figures.common import MODES, Context, command_line
@@ -123,11 +128,10 @@ def test_the_paper_and_quick_modes_fit_their_budgets_by_the_cost_model(capsys):
     """The printed estimate (the cost model, not a measured time) of every figure on two jobs:
     under 90 minutes for --paper, under 10 for --quick; one line per preset, with its
     command."""
-    script = load_script("reproduce_figures")
     for mode, minutes in (("paper", 90), ("quick", 10)):
         with InlineExecutor() as executor:
             ctx = Context(mode, "/tmp/unused", executor, None, jobs=2)
-            numbers = script.estimate(ctx, list(FIGURES))
+            numbers = figures_cli.estimate(ctx, list(FIGURES))
         out = capsys.readouterr().out
         assert all(f"[estimate] {preset}:" in out for preset in PRESETS)
         assert command_line("fig3_phi", MODES[mode]["overrides"]["fig3_phi"]) in out
@@ -195,15 +199,20 @@ def test_figures_that_read_records_draw_from_none(tmp_path):
     assert info["fig9"]["N"] == [] and info["extra_training_success"]["runs"] == 0
 
 
-# ----------------------------------------------------------------------------- the script
+# ----------------------------------------------------------------------------- bbp-figures
 
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    """``reproduce_figures.py --smoke`` once for the whole module: ``(out, summary)``."""
-    out = tmp_path_factory.mktemp("smoke") / "figures"
-    script = load_script("reproduce_figures")
-    assert script.main(["--smoke", "--jobs", "1", "--out", str(out)]) == 0
+    """The console command ``bbp-figures --smoke --out figures`` once for the whole module, run
+    from a folder outside the repository: ``(out, summary)``."""
+    elsewhere = tmp_path_factory.mktemp("smoke")
+    command = Path(sys.executable).parent / "bbp-figures"
+    assert command.exists(), "bbp-figures is not installed next to this Python: pip install -e ."
+    proc = subprocess.run([str(command), "--smoke", "--jobs", "1", "--out", "figures"],
+                          cwd=elsewhere, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = elsewhere / "figures"
     return out, json.loads((out / "summary_smoke.json").read_text())
 
 
@@ -259,48 +268,74 @@ def test_a_second_smoke_call_skips_every_finished_run(smoke):
     out, _ = smoke
     records = list((out / "runs" / "smoke" / "fig1_overlap").rglob("record.json"))
     before = {p: p.stat().st_mtime_ns for p in records}
-    script = load_script("reproduce_figures")
-    assert script.main(["--smoke", "--jobs", "1", "--out", str(out), "--only", "fig1"]) == 0
+    assert figures_cli.main(["--smoke", "--jobs", "1", "--out", str(out), "--only", "fig1"]) == 0
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())
     summary = json.loads((out / "summary_smoke.json").read_text())
     assert "fig10" in summary and "fig10" in summary["timings_s"]  # the others' numbers kept
 
 
-def test_a_figure_that_fails_costs_only_itself(tmp_path, monkeypatch, capsys):
-    script = load_script("reproduce_figures")
+def test_no_run_redraws_from_the_tables_alone(smoke, tmp_path, capsys):
+    """With only the tables of an earlier invocation (no records, no runs folder), --no-run
+    draws the figures again, from the same numbers."""
+    out, summary = smoke
+    redraw = tmp_path / "figures"
+    shutil.copytree(out / "tables", redraw / "tables")
+    argv = ["--smoke", "--no-run", "--jobs", "1", "--out", str(redraw), "--only", "fig3", "fig9"]
+    assert figures_cli.main(argv) == 0
+    assert f"read from {redraw / 'tables' / 'fig9_gd_continuous.csv.gz'}" in capsys.readouterr().out
+    assert not (redraw / "runs").exists()
+    again = json.loads((redraw / "summary_smoke.json").read_text())
+    for key in ("fig3", "fig9"):
+        assert (redraw / f"{FIGURES[key].NAME}.png").stat().st_size > 1000
+    assert again["fig9"]["N"] == summary["fig9"]["N"] == [40, 80]
+    for N, curve in summary["fig9"]["curves"].items():
+        assert again["fig9"]["curves"][N]["mean"] == pytest.approx(curve["mean"])
+    assert again["fig3"]["2.0"]["N"] == summary["fig3"]["2.0"]["N"]
 
+
+def test_a_figure_that_fails_costs_only_itself(tmp_path, monkeypatch, capsys):
     def broken(ctx):
         raise ValueError("a drawing bug")
 
     monkeypatch.setattr(FIGURES["fig7"], "draw", broken)
     out = tmp_path / "figures"
     argv = ["--smoke", "--jobs", "1", "--out", str(out), "--only", "fig7", "extra_phase_diagram"]
-    assert script.main(argv) == 1
+    assert figures_cli.main(argv) == 1
     assert (out / f"{FIGURES['extra_phase_diagram'].NAME}.png").exists()
     summary = json.loads((out / "summary_smoke.json").read_text())
     assert summary["failed"] == {"fig7": "ValueError: a drawing bug"}
     assert "extra_phase_diagram" in summary and "fig7" not in summary
     assert "1 of 2 figures failed: fig7" in capsys.readouterr().err
     monkeypatch.undo()  # mended: the redraw clears the failure
-    assert script.main([*argv[:-3], "--only", "fig7"]) == 0
+    assert figures_cli.main([*argv[:-3], "--only", "fig7"]) == 0
     summary = json.loads((out / "summary_smoke.json").read_text())
     assert summary["failed"] == {} and "fig7" in summary
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "1.5", "two"])
-def test_reproduce_figures_refuses_a_bad_jobs_count(value, capsys):
-    script = load_script("reproduce_figures")
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "-2"], ["--jobs", "1.5"],
+                                  ["--jobs", "two"], ["--only", "fig5"], ["--smoke", "--paper"]])
+def test_bbp_figures_refuses_bad_options_naming_them(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        script.parse_args(["--jobs", value])
+        figures_cli.parse_args(argv)
     assert exit_info.value.code == 2
-    assert "--jobs" in capsys.readouterr().err
-    assert script.parse_args(["--jobs", "3"]).jobs == 3
+    assert argv[-2] in capsys.readouterr().err
+    assert figures_cli.parse_args(["--jobs", "3"]).jobs == 3
+
+
+def test_the_script_is_an_alias_of_bbp_figures():
+    script = load_script("reproduce_figures")
+    assert script.main is figures_cli.main and script.estimate is figures_cli.estimate
+
+
+def test_the_cli_runner_sweeps_below_the_current_folder_by_default(tmp_path):
+    with InlineExecutor() as executor:
+        ctx = Context("full", tmp_path / "figures", executor, None)
+    assert ctx.runner == "cli" and ctx.runs_root == Path("outputs", "multirun")
 
 
 def test_the_slurm_launcher_makes_the_cli_runner():
-    script = load_script("reproduce_figures")
-    args = script.parse_args(["--launcher", "slurm", "--launcher-override",
-                              "hydra.launcher.partition=cpu"])
+    args = figures_cli.parse_args(["--launcher", "slurm", "--launcher-override",
+                                   "hydra.launcher.partition=cpu"])
     with InlineExecutor() as executor:
         ctx = Context("full", "/tmp/unused", executor, None, launcher=args.launcher,
                       launcher_overrides=tuple(args.launcher_override))

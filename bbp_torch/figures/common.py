@@ -28,7 +28,6 @@ from bbp_torch.estimators import (
     fit_alpha0,
 )
 from bbp_torch.figures.runs import (
-    PROJECT_ROOT,
     filter_to_grid,
     preset_grid,
     preset_kind,
@@ -200,11 +199,12 @@ class Context:
     """One invocation: its mode and settings, the runner, the pool, the saver, cached tables.
 
     ``runner``: ``auto`` (the mode's), ``cli`` or ``inprocess``. ``runs``: the folder of the
-    sweeps (default ``outputs/multirun`` for ``cli``, ``<out>/runs/<mode>`` for
-    ``inprocess``). ``launcher``: ``local`` or ``slurm`` (cli runner only; with
-    ``launcher_overrides`` such as ``hydra.launcher.partition=cpu``). ``run=False``: no
-    simulation, the records that exist are read. ``summary`` collects what the invocation
-    writes to ``summary_<mode>.json``.
+    sweeps (default ``outputs/multirun`` of the current folder for ``cli``,
+    ``<out>/runs/<mode>`` for ``inprocess``). ``launcher``: ``local`` or ``slurm`` (cli runner
+    only; with ``launcher_overrides`` such as ``hydra.launcher.partition=cpu``). ``run=False``:
+    no simulation, the records that exist are read, else the table an earlier invocation wrote
+    (``<out>/tables/<preset>.csv.gz``). ``summary`` collects what the invocation writes to
+    ``summary_<mode>.json``.
     """
 
     def __init__(self, mode: str, out: str | Path, executor, saver, *, runner: str = "auto",
@@ -218,7 +218,7 @@ class Context:
         self.launcher = launcher
         self.launcher_overrides = tuple(launcher_overrides)
         self.out = Path(out)
-        default_runs = (PROJECT_ROOT / "outputs" / "multirun" if self.runner == "cli"
+        default_runs = (Path("outputs") / "multirun" if self.runner == "cli"  # as bbp -m's
                         else self.out / "runs" / mode)
         self.runs_root = Path(runs) if runs else default_runs
         self.jobs = jobs
@@ -237,11 +237,13 @@ class Context:
         return overrides, *preset_grid(preset, overrides)
 
     def table(self, preset: str):
-        """The ok records of ``preset``'s grid (running its sweep first unless ``run=False``)."""
+        """The ok records of ``preset``'s grid (running its sweep first unless ``run=False``;
+        with ``run=False`` and no records, the table an earlier invocation wrote)."""
         if preset not in self._tables:
             overrides, base, swept = self.grid(preset)
             kind = preset_kind(preset)
             folder = self.runs_root / preset
+            saved = self.out / "tables" / f"{preset}.csv.gz"
             if self.run and self.runner == "cli":
                 run_cli(preset, overrides, folder, self.jobs, kind, self.launcher,
                         self.launcher_overrides)
@@ -250,11 +252,14 @@ class Context:
                 run_inprocess(self.executor, preset, base, swept, self.runs_root, kind=kind,
                               overrides=task)
             table = load_table([folder]) if folder.exists() else load_table([])
+            source = folder
+            if not self.run and not len(table) and saved.exists():
+                table, source = read_table(saved), saved
             self._tables[preset] = filter_to_grid(table, base, swept)
-            print(f"[{preset}] {len(self._tables[preset])} finished runs read from {folder}",
+            print(f"[{preset}] {len(self._tables[preset])} finished runs read from {source}",
                   flush=True)
-            if len(self._tables[preset]):
-                write_table(self._tables[preset], self.out / "tables" / f"{preset}.csv.gz")
+            if len(self._tables[preset]) and source != saved:
+                write_table(self._tables[preset], saved)
         return self._tables[preset]
 
     def map(self, func, items) -> list:
@@ -276,6 +281,13 @@ def write_table(table, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, float_format="%.10g", compression="gzip")
     return path
+
+
+def read_table(path: Path):
+    """A table of :func:`write_table`, as the figures read records (``pandas.read_csv``)."""
+    import pandas as pd
+
+    return pd.read_csv(path)
 
 
 # ----------------------------------------------------------------------------- estimates

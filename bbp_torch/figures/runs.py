@@ -33,7 +33,7 @@ import numpy as np
 from bbp_torch.config import CONFIG_DIR
 from bbp_torch.sweeps import duration, job_dirname, register_sweep
 
-PROJECT_ROOT = Path(CONFIG_DIR).parent  # where outputs/ lives
+PROJECT_ROOT = Path(CONFIG_DIR).parent  # a checkout's root (its scripts' outputs/)
 # CPU seconds of one run on one core (n = pN, M samples), measured with process_time on a
 # shared 2-core x86 machine, one thread (docs/figures.md, "Solver per point"):
 RUN_OVERHEAD_S = {"cli": 0.6, "inprocess": 0.05}  # a Hydra job composes its config (~0.5 s)
@@ -295,7 +295,7 @@ def run_cli(name: str, overrides: dict[str, str], sweep_dir: Path, jobs: int,
     env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
     cmd = sweep_command(name, overrides, sweep_dir, jobs, kind, launcher, launcher_overrides)
     print("+ " + " ".join(cmd[1:]), flush=True)
-    proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
+    proc = subprocess.run(cmd, env=env)
     if proc.returncode != 0:
         print(f"warning: the sweep {name} exited with status {proc.returncode}; plotting the "
               "records that exist.", file=sys.stderr)
