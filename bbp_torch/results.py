@@ -69,7 +69,7 @@ def folder_problem(folder: str | Path, files: Iterable[str] = ()) -> str | None:
     there that is not a writable file. The one check of every writer (run and sweep folders,
     ``bbp-collect --out``, ``bbp-theory --out``), made before any work."""
     folder = Path(folder).absolute()
-    for part in folder.parts:
+    for part in (*folder.parts, *files):
         if len(os.fsencode(part)) > NAME_MAX:
             return (f"the name {part[:40]}... is {len(os.fsencode(part))} bytes long, more than "
                     f"the {NAME_MAX} a file or folder name may have")

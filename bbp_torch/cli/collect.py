@@ -33,10 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def out_problem(out: Path) -> str | None:
-    """What is wrong with ``--out`` (its format, pyarrow for parquet, a folder that cannot be
-    written), or None."""
-    if out.is_dir():
-        return f"--out {out} is a folder; name a file in it, e.g. {out / 'table.csv'}."
+    """What is wrong with ``--out`` (a place that cannot be written, its format, pyarrow for
+    parquet), or None."""
+    if problem := folder_problem(out.parent, files=(out.name,)):
+        return f"cannot write --out {out}: {problem}. Give --out a file in a writable folder."
     if out.suffix not in OUT_SUFFIXES:
         return f"--out {str(out)!r} must end in .csv or .parquet."
     if out.suffix == ".parquet":
@@ -44,8 +44,6 @@ def out_problem(out: Path) -> str | None:
             import pyarrow  # noqa: F401
         except ImportError:
             return "--out *.parquet needs pyarrow (pip install -e '.[parquet]'); or write .csv."
-    if problem := folder_problem(out.parent, files=(out.name,)):
-        return f"cannot write --out {out}: {problem}. Give --out a file in a writable folder."
     return None
 
 
