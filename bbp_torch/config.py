@@ -129,8 +129,9 @@ SCHEMA_NAMES = {Config: "bbp_schema", TrainRunConfig: "bbp_train_schema"}
 
 def register_configs() -> None:
     """Register both schemas and the group options with Hydra's ConfigStore, and the resolvers
-    that ``conf/`` uses (``or_default``, ``bbp_parallel_jobs``). Idempotent; every composition of
-    the apps' configs (the commands, the figure runners, the tests) calls it first."""
+    that ``conf/`` uses (``or_default``, ``bbp_parallel_jobs``, ``bbp_not_identifying``).
+    Idempotent; every composition of the apps' configs (the commands, the figure runners, the
+    tests) calls it first."""
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
@@ -138,6 +139,8 @@ def register_configs() -> None:
         OmegaConf.register_new_resolver("or_default", lambda value, default: value or default)
     if not OmegaConf.has_resolver("bbp_parallel_jobs"):
         OmegaConf.register_new_resolver("bbp_parallel_jobs", parallel_jobs)
+    if not OmegaConf.has_resolver("bbp_not_identifying"):
+        OmegaConf.register_new_resolver("bbp_not_identifying", folder_excluded_keys)
     store = ConfigStore.instance()
     for schema, name in SCHEMA_NAMES.items():
         store.store(name=name, node=schema)
@@ -211,12 +214,15 @@ def _device(v) -> str | None:
 
 
 def _folder_name(v) -> str | None:
-    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=,+-]*", str(v)):
-        return None
-    return "names a folder: letters, digits and _ . = , + - only, not starting with a dot"
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=,+-]*", str(v)):
+        return "names a folder: letters, digits and _ . = , + - only, not starting with a dot"
+    if len(str(v)) > MAX_NAME:
+        return f"names a folder: at most {MAX_NAME} characters, not {len(str(v))}"
+    return None
 
 
 MAX_SEED = 2**32 - 1
+MAX_NAME = 200  # characters of name=: a folder name, with room to spare under the 255 allowed
 MAX_LOSS_CONSTANT = 1e6  # beyond it every weight 1/(a + y) is a rounding error of 1/a
 MAX_ALPHA = 1e6
 
@@ -561,9 +567,22 @@ class Resolved:
         return self.config.problem.p * self.config.problem.N
 
 
-# Fields that do not change a run's numbers: a finished record made under other values of
-# these is the same run (a resumed sweep skips it).
+# Fields (and groups of fields) that do not change a run's numbers: the one list behind both a
+# run's identity (a finished record made under other values of these is the same run, which a
+# resumed sweep skips) and the names of sweep run folders (Hydra's override_dirname leaves them
+# out, through folder_excluded_keys), so that turning TensorBoard on for a rerun finds the runs.
 NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb")
+
+
+def folder_excluded_keys() -> list[str]:
+    """The override keys a sweep's run folder names leave out: every field of
+    :data:`NOT_IDENTIFYING` (each field of a group) in either app, and ``experiment`` (a preset
+    names nothing itself: its values are overrides of their own). ``conf/`` reads it through
+    the resolver ``${bbp_not_identifying:}``."""
+    names = {name for schema in SCHEMA_NAMES for name, _ in schema_fields(schema)}
+    keys = {name for name in names for key in NOT_IDENTIFYING
+            if name == key or name.startswith(f"{key}.")}
+    return ["experiment", *sorted(keys)]
 
 
 def run_identity(config: dict) -> dict:
@@ -590,7 +609,10 @@ def to_schema(cfg: Any, schema: type = Config):
 
     if is_dataclass(cfg) and not isinstance(cfg, type):
         cfg = asdict(cfg)
-    raw = OmegaConf.create(cfg) if not isinstance(cfg, DictConfig) else cfg
+    if not isinstance(cfg, (dict, DictConfig)):
+        raise ConfigError(f"Invalid configuration {cfg!r}: give a Config (or TrainRunConfig), a "
+                          f"dict or a DictConfig, not a {type(cfg).__name__}.")
+    raw = OmegaConf.create(plain_values(cfg)) if not isinstance(cfg, DictConfig) else cfg
     raw = OmegaConf.masked_copy(raw, [k for k in raw if k != "hydra"])
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
@@ -607,7 +629,39 @@ def to_schema(cfg: Any, schema: type = Config):
         key = getattr(err, "full_key", None) or "config"
         name, spec = key, FIELDS.get(key)
         fix = spec.fix if spec else ""
-        raise ConfigError(f"Invalid {name}: {getattr(err, 'msg', err)}. {fix}".rstrip()) from None
+        why = str(getattr(err, "msg", err)).splitlines()[0]
+        raise ConfigError(f"Invalid {name}: {why}. {fix}".rstrip()) from None
+
+
+def plain_values(cfg: dict, prefix: str = "") -> dict:
+    """``cfg`` with numpy and torch scalars (and 0-d arrays and tensors) as Python numbers, so
+    that ``alpha=np.float64(2.0)`` from a notebook loop is ``2.0``; any other value that is not
+    a number, a string, a bool, None or a group is a :class:`ConfigError` naming the field."""
+    out = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            value = plain_values(value, f"{name}.")
+        elif is_dataclass(value) and not isinstance(value, type):
+            value = plain_values(asdict(value), f"{name}.")
+        elif hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+            single = str(getattr(value, "dtype", "")).endswith("float32")
+            value = value.item()  # numpy scalars, 0-d arrays and tensors
+            if single:  # np.float32(0.7) is 0.7 (its shortest repr), not 0.699999988...
+                import numpy as np
+
+                value = float(str(np.float32(value)))
+        group = any(f.startswith(f"{name}.") for f in FIELDS)
+        if group and not isinstance(value, dict):
+            raise ConfigError(f"Invalid {name}={value!r}: {name} is a group of fields; give a "
+                              f"dict of them, e.g. {name}=dict(...), or set {name}.FIELD=...")
+        if value is not None and not isinstance(value, (bool, int, float, str, dict)):
+            spec = FIELDS.get(name)
+            raise ConfigError(f"Invalid {name}={value!r}: a {type(value).__name__} is not a "
+                              "number, a string, true/false or null. "
+                              f"{spec.fix if spec else ''}".rstrip())
+        out[key] = value
+    return out
 
 
 def validate(cfg: Any, schema: type | None = None,
@@ -660,7 +714,7 @@ def validate(cfg: Any, schema: type | None = None,
     if tol < smallest_tol(c.dtype):
         _fail("solver.tol", s.tol, f"{c.dtype} arithmetic does not resolve relative residuals "
               f"below {smallest_tol(c.dtype):g}", f"Set solver.tol >= {smallest_tol(c.dtype):g}"
-              " or null, or use dtype=float64.")
+              " or null" + (", or use dtype=float64." if c.dtype != "float64" else "."))
     solver = solver_for(s.name, dim, s.auto_max_dim)
     if s.mixed_precision and s.name == "dense":
         _fail("solver.mixed_precision", s.mixed_precision,
@@ -752,28 +806,81 @@ def memory_gb(r: Resolved) -> float:
     return need
 
 
+def _with_samples(r: Resolved, M: int) -> Resolved:
+    return replace(r, M=M)
+
+
+def _as_iterative(r: Resolved) -> Resolved:
+    """The same run on the matrix-free solver, with its derived sizes (for the advice of a
+    dense run too large)."""
+    c = r.config
+    s, pr = c.solver, c.problem
+    block = solver_block_size(None, r.device.split(":")[0], c.hessian.kind, pr.p,
+                              float32_products=c.dtype == "float32")
+    basis = default_basis_size(s.k, block, r.dim)
+    group = GROUP_OPTIONS["solver"]["iterative"]  # what solver=iterative sets
+    solver = replace(s, name="iterative", block_size=block, basis_size=basis, full_spectrum=False,
+                     all_vectors=False, mixed_precision=False, slq_probes=group.slq_probes)
+    return replace(r, config=replace(c, solver=solver), solver="iterative")
+
+
+def largest_alpha(r: Resolved, limit: float) -> float | None:
+    """The largest ``problem.alpha`` at which run ``r`` fits in ``limit`` GB (memory is linear in
+    the samples ``M``), or None when not even one sample fits."""
+    pr = r.config.problem
+    one = memory_gb(_with_samples(r, 1))
+    if one > limit:
+        return None
+    per_sample = (memory_gb(_with_samples(r, 2)) - one)
+    M = 1 + int((limit - one) / per_sample) if per_sample > 0 else r.M
+    x = M / pr.N  # floored to 3 significant digits, so that round(alpha N) <= M
+    unit = 10.0 ** (math.floor(math.log10(x)) - 2)
+    return float(f"{math.floor(x / unit) * unit:.3g}")
+
+
 def check_memory(r: Resolved, device_memory_gb: float | None = None) -> float:
-    """Refuse a run whose Hessian, data and vectors will not fit; returns the estimate in GB."""
+    """Refuse a run whose Hessian, data and vectors will not fit; returns the estimate in GB.
+
+    The message blames what makes it too large and gives a fix that itself fits: the dense
+    solver when the matrix-free one would fit, the data (``problem.alpha``, with the largest
+    value that fits) when a smaller sample would, else the dimension ``problem.N``.
+    """
     need, limit = memory_gb(r), memory_limit_gb(r, device_memory_gb)
     if need <= limit:
         return need
     c = r.config
     pr = c.problem
-    sizes = (f"N={pr.N}, p={pr.p}, alpha={pr.alpha:g} (M={r.M})")
+    sizes = f"N={pr.N}, p={pr.p}, alpha={pr.alpha:g} (M={r.M})"
     extra = (f", and train.n_test={c.train.n_test} fresh samples"
              if isinstance(c, TrainRunConfig) else "")
-    if r.solver == "dense":
+    raise_limit = "or raise solver.max_memory_gb if you know the memory is there"
+    iterative = _as_iterative(r) if r.solver == "dense" else r
+    if r.solver == "dense" and memory_gb(iterative) <= limit:
         raise ConfigError(
             f"Invalid solver.name={c.solver.name!r} for this size ({sizes}): the dense Hessian "
             f"of dimension p*N={r.dim} needs about {need:.3g} GB (H, eigensolver workspace and "
             f"X in {c.dtype}{extra}), more than the {limit:.3g} GB allowed. Use "
-            "solver.name=iterative (matrix-free, never forms H), lower problem.N, problem.p or "
-            "problem.alpha, or raise solver.max_memory_gb if you know the memory is there.")
+            f"solver=iterative (matrix-free, never forms H: about {memory_gb(iterative):.3g} GB "
+            f"here), lower problem.N or problem.p, {raise_limit}.")
+    what = (f"the dense solver needs about {need:.3g} GB (H of dimension p*N={r.dim}, "
+            f"eigensolver workspace and X in {c.dtype}{extra}), the matrix-free one about "
+            f"{memory_gb(iterative):.3g} GB" if r.solver == "dense" else
+            f"the matrix-free solver needs about {need:.3g} GB (X of {r.M}x{pr.N} in "
+            f"{c.data_dtype}, the Lanczos basis of p*N={r.dim} vectors{extra})")
     hint = ("set data_dtype=float32 to halve the memory of X (products still accumulate in "
-            f"{c.dtype}), " if c.data_dtype == "float64" else "")
+            f"{c.dtype}), " if (c.data_dtype or c.dtype) == "float64" else "")
+    alpha = largest_alpha(iterative, limit)
+    if alpha is not None:
+        from bbp_torch.model import n_samples
+
+        switch = " with solver=iterative" if r.solver == "dense" and \
+            memory_gb(_with_samples(r, n_samples(pr.N, alpha))) > limit else ""
+        raise ConfigError(
+            f"Invalid problem.alpha={pr.alpha:g} at problem.N={pr.N} ({sizes}): the data is too "
+            f"large: {what}, more than the {limit:.3g} GB allowed. Set problem.alpha={alpha:g} "
+            f"or lower{switch}, {hint}{raise_limit}.")
     raise ConfigError(
-        f"Invalid problem.N={pr.N} for solver.name={c.solver.name!r} ({sizes}): the matrix-free "
-        f"solver needs about {need:.3g} GB (X of {r.M}x{pr.N} in {c.data_dtype}, the Lanczos "
-        f"basis of p*N={r.dim} vectors{extra}), more than the {limit:.3g} GB allowed. Lower "
-        f"problem.N or problem.alpha, {hint}lower solver.basis_size or solver.slq_probes, or "
-        "raise solver.max_memory_gb if you know the memory is there.")
+        f"Invalid problem.N={pr.N} ({sizes}): {what}, more than the {limit:.3g} GB allowed, "
+        f"even with a single sample. Lower problem.N or problem.p, {hint}lower "
+        f"solver.basis_size or solver.slq_probes, {raise_limit}.")
+

@@ -34,7 +34,14 @@ from bbp_torch.config import (
     validate,
 )
 from bbp_torch.errors import error_kind
-from bbp_torch.results import FINISHED, RECORD_NAME, error_record, read_record, write_record
+from bbp_torch.results import (
+    FINISHED,
+    RECORD_NAME,
+    error_record,
+    folder_problem,
+    read_record,
+    write_record,
+)
 
 LOCK_NAME = ".lock"
 
@@ -179,6 +186,23 @@ def run_job(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = Fa
     sweep accounts for it; outside a sweep it leaves nothing. ``quiet``: no summary and no
     messages (the figure runners print their own progress).
     """
+    try:
+        checked = preflight(kind, cfg, run_dir, in_sweep=in_sweep, quiet=quiet)
+        if isinstance(checked, Outcome):
+            return checked
+        return _locked_run(kind, checked, Path(run_dir), in_sweep, quiet)
+    except Exception as err:  # a bug or the environment: an outcome, never a raise
+        say(kind, f"run failed (exception: {type(err).__name__}: {err}).", quiet)
+        return Outcome("error", kind="exception", message=f"{type(err).__name__}: {err}")
+
+
+def preflight(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = False,
+              quiet: bool = False) -> Resolved | Outcome:
+    """What a job checks before any work: the config validates (else an ``error`` outcome of
+    kind ``config``, and in a sweep its error record), the folder does not already hold a
+    finished record of it (else ``skipped``: a finished run in a read-only folder is just
+    that), the folder can be written (else ``error`` of kind ``config`` naming the path).
+    Returns the resolved config when the job may go ahead."""
     run_dir = Path(run_dir)
     try:
         resolved = validate(cfg, kind.schema)
@@ -188,17 +212,35 @@ def run_job(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = Fa
             _write_error(kind, run_dir, error_record(_raw_config(cfg, kind.schema), err,
                                                      "config"), quiet)
         return Outcome("error", kind="config", message=str(err))
-    config = asdict(resolved.config)
+    if (old := _finished(resolved, run_dir)) is not None:
+        say(kind, f"{run_dir} already holds a finished record of this config; skipped "
+            "(force=true recomputes).", quiet)
+        return Outcome("skipped", record=old)
+    if problem := folder_problem(run_dir, files=(LOCK_NAME, RECORD_NAME)):
+        message = (f"cannot write the run folder {run_dir}: {problem}. Make it writable, or "
+                   "write elsewhere (name=..., hydra.run.dir=... or hydra.sweep.dir=...).")
+        say(kind, message, quiet)
+        return Outcome("error", kind="config", message=message)
+    return resolved
+
+
+def _finished(resolved: Resolved, run_dir: Path) -> dict | None:
+    if resolved.config.force:
+        return None
+    return finished_record(run_dir, asdict(resolved.config))
+
+
+def _locked_run(kind: JobKind, resolved: Resolved, run_dir: Path, in_sweep: bool,
+                quiet: bool) -> Outcome:
     with run_lock(run_dir) as acquired:
         if not acquired:
             holder = lock_holder(run_dir)
             say(kind, f"{run_dir} is being computed by {holder}; skipped.", quiet)
             return Outcome("busy", message=f"locked by {holder}")
-        if not resolved.config.force and (old := finished_record(run_dir, config)):
-            say(kind, f"{run_dir} already holds a finished record of this config; skipped "
-                "(force=true recomputes).", quiet)
+        if (old := _finished(resolved, run_dir)) is not None:  # finished while we looked
+            say(kind, f"{run_dir} was finished by another process; skipped.", quiet)
             return Outcome("skipped", record=old)
-        return _compute(kind, resolved, run_dir, config, in_sweep, quiet)
+        return _compute(kind, resolved, run_dir, asdict(resolved.config), in_sweep, quiet)
 
 
 def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_sweep: bool,
@@ -231,9 +273,12 @@ def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_
         return Outcome("error", kind="exception", message=f"{type(err).__name__}: {err}")
     if record["status"] == "unconverged":
         say(kind, f"warning: {record.get('warning')}", quiet)
+    if record["status"] == "error":
+        say(kind, f"run failed ({record['error_kind']}: {record['error']})", quiet)
     if not quiet and (resolved.config.logging.progress or not in_sweep):
         print(kind.summary(record, run_dir), flush=True)
-    return Outcome(record["status"], record=record)
+    return Outcome(record["status"], record=record, kind=record.get("error_kind"),
+                   message=record.get("error", ""))
 
 
 def _write_error(kind: JobKind, run_dir: Path, record: dict, quiet: bool) -> None:

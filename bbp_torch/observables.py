@@ -147,7 +147,8 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
     """All observables of the bottom eigenpairs ``values`` (k,), ``vectors`` (pN, k).
 
     Returns a flat dict of floats/lists: ``lambda_min``, ``lambda_edge``, ``gap``, ``overlap``
-    (teacher, bottom vector), ``overlap_subspace`` (bottom ``p p*`` vectors),
+    (teacher, bottom vector), ``overlap_subspace`` (bottom ``p p*`` vectors; None, with
+    ``overlap_subspace_note`` saying why, when fewer than ``p p*`` were computed),
     ``overlap_student`` (bottom vector) with its O(p) channels, ``bottom_eigenvalues``, the
     teacher overlap of each of the bottom vectors, and :func:`best_overlap` among them
     (scope ``bottom_k``).
@@ -156,7 +157,7 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
     v0 = vectors[:, 0]
     lam = values.detach().cpu().double().numpy()
     edge = bulk_edge_estimate(lam, p, p_star) if len(lam) > edge_index(p, p_star) else None
-    j = min(p * p_star, vectors.shape[1])
+    j = p * p_star
     channels = student_channels(v0, W)
     overlaps = [teacher_overlap(vectors[:, i], W_star) for i in range(vectors.shape[1])]
     best = max(range(len(overlaps)), key=overlaps.__getitem__)
@@ -165,7 +166,8 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
         "lambda_edge": edge,
         "gap": None if edge is None else edge - float(lam[0]),
         "overlap": teacher_overlap(v0, W_star),
-        "overlap_subspace": subspace_overlap(vectors[:, :j], W_star),
+        "overlap_subspace": subspace_overlap(vectors[:, :j], W_star)
+        if vectors.shape[1] >= j else None,
         "overlap_student": student_overlap(v0, W),
         "overlap_student_channels": channels,
         "bottom_eigenvalues": [float(x) for x in lam],
@@ -173,4 +175,6 @@ def measure(values: torch.Tensor, vectors: torch.Tensor, W: torch.Tensor,
         "best_overlap_index": best,
         "best_overlap": overlaps[best],
         "best_overlap_scope": "bottom_k",
-    }
+    } | ({} if vectors.shape[1] >= j else {"overlap_subspace_note": (
+        f"not computed: it needs the bottom p*p_star={j} vectors and {vectors.shape[1]} were "
+        f"computed; set solver.k >= {j} (or null)")})

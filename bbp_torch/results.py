@@ -59,6 +59,35 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     return path
 
 
+NAME_MAX = 255  # bytes of one file or folder name, on every common file system
+
+
+def folder_problem(folder: str | Path, files: Iterable[str] = ()) -> str | None:
+    """What stops this process from writing ``files`` into ``folder`` (made when missing), or
+    None: a name in the path longer than a file name may be, a file where a folder should be,
+    a folder it may not write (read-only, or on a read-only file system), one of ``files``
+    there that is not a writable file. The one check of every writer (run and sweep folders,
+    ``bbp-collect --out``, ``bbp-theory --out``), made before any work."""
+    folder = Path(folder).absolute()
+    for part in (*folder.parts, *files):
+        if len(os.fsencode(part)) > NAME_MAX:
+            return (f"the name {part[:40]}... is {len(os.fsencode(part))} bytes long, more than "
+                    f"the {NAME_MAX} a file or folder name may have")
+    existing = folder
+    while not existing.exists() and not existing.is_symlink():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file where a folder should be"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable (a read-only folder or file system)"
+    for name in files if existing == folder else ():
+        path = folder / name
+        if path.exists() and not (path.is_file() and os.access(path, os.W_OK)):
+            what = "a folder" if path.is_dir() else "not writable"
+            return f"{path} is {what}, where a writable file should be"
+    return None
+
+
 def write_record(run_dir: str | Path, record: dict) -> Path:
     """Write ``record`` as ``run_dir/record.json`` atomically."""
     return write_json_atomic(Path(run_dir) / RECORD_NAME, record)
@@ -95,13 +124,48 @@ def error_record(config: dict, err: BaseException, kind: str) -> dict:
     }
 
 
+class RecordError(ValueError):
+    """A file that is not a readable record; the message names the file and what is wrong."""
+
+
+def record_problem(data: Any) -> str | None:
+    """What makes ``data`` (a parsed ``record.json``) not a record, or None: the envelope is a
+    JSON object with a known ``status`` and ``config`` and ``metrics`` objects (``timings``,
+    when present, an object too)."""
+    if not isinstance(data, dict):
+        return f"it holds a JSON {type(data).__name__}, not a record object"
+    status = data.get("status")
+    if status not in STATUSES:
+        return ("it has no status" if status is None else
+                f"its status {status!r} is none of {', '.join(STATUSES)}")
+    for key in ("config", "metrics"):
+        if not isinstance(data.get(key), dict):
+            return f"its {key} is {'missing' if key not in data else 'not an object'}"
+    if not isinstance(data.get("timings", {}), dict):
+        return "its timings is not an object"
+    return None
+
+
 def read_record(path: str | Path) -> dict:
-    """Read one record (``path`` is the file or its run folder)."""
+    """Read one record (``path`` is the file or its run folder); every reader of records (resume,
+    sweep accounting, tables, figures) reads through here.
+
+    Raises :class:`RecordError` (a ``ValueError``) naming the file and what is wrong when it is
+    not JSON or not a record (:func:`record_problem`), ``OSError`` when it cannot be read.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / RECORD_NAME
-    with open(path) as f:
-        return json.load(f)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        data = json.loads(raw)
+    except ValueError as err:  # not JSON (a cut write, a stray file), or not text
+        raise RecordError(f"{path}: not JSON ({err})") from None
+    problem = record_problem(data)
+    if problem:
+        raise RecordError(f"{path}: not a record: {problem}")
+    return data
 
 
 def versions() -> dict[str, str]:
@@ -147,7 +211,7 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
 
 def record_row(record: dict, path: str | Path | None = None) -> dict[str, Any]:
     """One table row: ``config.*`` and ``metrics.*`` columns, timings, status and the run path."""
-    row: dict[str, Any] = {"status": record.get("status", "ok")}
+    row: dict[str, Any] = {"status": record["status"]}
     row.update(flatten(record.get("config", {}), "config."))
     row.update(flatten(record.get("metrics", {}), "metrics."))
     row.update(flatten(record.get("timings", {}), "timings."))
@@ -163,8 +227,9 @@ def record_row(record: dict, path: str | Path | None = None) -> dict[str, Any]:
 def load_table(roots: Iterable[str | Path], identity: bool = False):
     """All records below ``roots`` as a pandas DataFrame (one row per run).
 
-    Unreadable records (e.g. truncated by a crash of an older version) become rows with
-    ``status="unreadable"``, so a table is always produced. ``identity`` adds the column
+    Unreadable records (not JSON, e.g. truncated by a crash of an older version, or JSON that
+    is not a record: :func:`read_record`) become rows with ``status="unreadable"`` and the
+    reason in ``error``, so a table is always produced. ``identity`` adds the column
     ``config_identity``: the part of the config that decides the run's numbers, as JSON.
     """
     import pandas as pd
@@ -177,8 +242,8 @@ def load_table(roots: Iterable[str | Path], identity: bool = False):
             record = read_record(path)
             rows.append(record_row(record, path))
             if identity:
-                rows[-1]["config_identity"] = json.dumps(run_identity(record.get("config", {})),
+                rows[-1]["config_identity"] = json.dumps(run_identity(record["config"]),
                                                          sort_keys=True)
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, ValueError) as err:
             rows.append({"status": "unreadable", "error": str(err), "run_dir": str(path.parent)})
     return pd.DataFrame(rows)

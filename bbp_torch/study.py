@@ -6,7 +6,8 @@
 
 Both validate once (:func:`bbp_torch.config.validate`; an already :class:`Resolved` config
 passes through), compute with the resolved thread count, and return the record with
-``status`` ``ok`` or ``unconverged`` (some eigenpair missed ``solver.tol``). Writing records
+``status`` ``ok`` or ``unconverged`` (some eigenpair missed ``solver.tol``); a descent that
+diverged is recorded ``error`` of kind ``numerical``, with its series. Writing records
 and TensorBoard events is the job runner's work (:mod:`bbp_torch.jobs`).
 """
 
@@ -100,6 +101,10 @@ def run_training(cfg) -> TrainResult:
     metrics = training_metrics(r, problem, traj, init)
     status, warning = outcome([pairs], tracker.unconverged)
     record = new_record(status, asdict(c), metrics, timer.timings, device_label(r.device), warning)
+    if traj.stop_reason == "diverged":  # no valid final numbers: a numerical failure, kept
+        record.update(status="error", error_kind="numerical", error=(
+            f"the descent diverged at step {traj.steps} (the training loss became non-finite "
+            f"or exploded); every final_* is null. Lower train.lr (now {t.lr:g})."))
     return TrainResult(record=record, trajectory=traj)
 
 

@@ -20,7 +20,8 @@ def _footer(record: dict, run_dir: Path | None) -> list[str]:
     lines = ["  time               : " + ", ".join(
         f"{k} {v:.2f}s" for k, v in record["timings"].items())]
     if record.get("status") != "ok":
-        lines.append(f"  status             : {record.get('status')}: {record.get('warning')}")
+        why = record.get("warning") or record.get("error")
+        lines.append(f"  status             : {record.get('status')}: {why}")
     if run_dir is not None:
         lines.append(f"  record             : {run_dir / RECORD_NAME}")
         if record["config"]["logging"]["tensorboard"]:
@@ -60,6 +61,8 @@ def study_summary(record: dict, run_dir: Path | None = None) -> str:
         f"  overlap student    : {fmt(m['overlap_student'], 4):>12}   (bottom vector on the "
         "student's own directions)",
     ]
+    if m.get("overlap_subspace_note"):
+        lines.append(f"  overlap subspace {m['overlap_subspace_note']}")
     if note:
         lines.append(f"  theory: {note}")
     if th.get("alpha_bbp") is not None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bbp_torch.results import RECORD_NAME, find_records, load_table, read_record
+from bbp_torch.results import FINISHED, RECORD_NAME, find_records, load_table, read_record
 
 SWEEP_LOG = "sweeps.jsonl"
 SWEEP_FILE = "multirun.yaml"  # Hydra's, rewritten by every sweep into the folder
@@ -136,15 +136,18 @@ def duration(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
-def progress_line(sweep_dir: str | Path) -> str:
+def progress_line(sweep_dir: str | Path, names: list[str] | None = None) -> str:
     """``[sweep] 5/24 runs finished, elapsed 1m20s, ETA 5m04s``.
 
-    Runs are counted by their record files (ok, unconverged or error) without reading them, so
-    the line stays cheap in sweeps of thousands of runs; the ETA extrapolates the pace since the
-    latest sweep into the folder started.
+    Counts the runs ``names`` (default: those of the latest sweep into the folder, the one that
+    runs now; never the runs of other sweeps sharing the folder) by their record files (ok,
+    unconverged or error) without reading them, so the line stays cheap in sweeps of thousands
+    of runs; the ETA extrapolates the pace since that sweep started.
     """
     sweep_dir = Path(sweep_dir)
-    names = expected_names(sweep_dir)
+    entries = _sweep_log(sweep_dir)
+    if names is None and entries and entries[-1].get("runs"):
+        names = entries[-1]["runs"]
     if names is None:
         records = find_records([sweep_dir])
         total = _multirun_yaml_count(sweep_dir)
@@ -153,7 +156,6 @@ def progress_line(sweep_dir: str | Path) -> str:
         total = len(names)
     finished = len(records)
     text = f"[sweep] {finished}/{total if total else '?'} runs finished"
-    entries = _sweep_log(sweep_dir)
     if entries:
         started = entries[-1]["started"]
         elapsed = max(0.0, time.time() - started)
@@ -164,10 +166,12 @@ def progress_line(sweep_dir: str | Path) -> str:
     return text
 
 
-def sweep_outcome(sweep_dir: str | Path, names: list[str]) -> dict[str, int]:
+def sweep_outcome(sweep_dir: str | Path, names: list[str]) -> dict:
     """Counts over the runs ``names`` of ``sweep_dir``: ok, unconverged, failed (of which
-    ``config`` were refused configurations) and missing (no record)."""
-    counts = {"ok": 0, "unconverged": 0, "failed": 0, "config": 0, "missing": 0}
+    ``config`` were refused configurations), unreadable (a ``record.json`` that is not a record;
+    ``unreadable_why`` names each file and what is wrong) and missing (no record)."""
+    counts: dict = {"ok": 0, "unconverged": 0, "failed": 0, "config": 0, "unreadable": 0,
+                    "missing": 0, "unreadable_why": []}
     for name in names:
         path = Path(sweep_dir) / name / RECORD_NAME
         if not path.exists():
@@ -175,11 +179,12 @@ def sweep_outcome(sweep_dir: str | Path, names: list[str]) -> dict[str, int]:
             continue
         try:
             record = read_record(path)
-        except (OSError, ValueError):
-            counts["failed"] += 1
+        except (OSError, ValueError) as err:
+            counts["unreadable"] += 1
+            counts["unreadable_why"].append(str(err))
             continue
-        status = record.get("status")
-        if status in ("ok", "unconverged"):
+        status = record["status"]
+        if status in FINISHED:
             counts[status] += 1
         else:
             counts["failed"] += 1
@@ -212,67 +217,109 @@ def drop_superseded(table):
 
 
 SWEEP_COLUMNS = ("config.problem.N", "config.problem.p", "config.problem.p_star",
-                 "config.problem.a", "config.problem.alpha", "config.hessian.kind")
+                 "config.problem.a", "config.problem.alpha", "config.hessian.kind",
+                 "config.train.method", "config.train.init", "config.train.lr")
 MEAN_METRICS = ("metrics.lambda_min", "metrics.gap", "metrics.overlap")
+TRAIN_MEAN_METRICS = ("metrics.final_gen_error", "metrics.final_overlap",
+                      "metrics.final_lambda_min")
+# the two kinds of record, told apart by the train group of their config; each its own means
+KIND_METRICS = {"bbp": MEAN_METRICS, "bbp-train": TRAIN_MEAN_METRICS}
+
+
+def record_kinds(table):
+    """``bbp`` or ``bbp-train`` per row (None for an unreadable record)."""
+    import pandas as pd
+
+    if not len(table):
+        return pd.Series([], dtype=object)
+    train = table["config.train.method"].notna() if "config.train.method" in table else False
+    study = table["status"] != "unreadable"
+    kinds = pd.Series([None] * len(table), index=table.index, dtype=object)
+    kinds[study] = "bbp"
+    kinds[study & train] = "bbp-train"
+    return kinds
+
+
+def tally(table, expected: list[str] | int | None, superseded: list[str] = ()) -> dict:
+    """The counts of a table of records: ``records``, ``ok``, ``unconverged``, ``failed``,
+    ``unreadable``, ``superseded``, ``missing`` and ``expected`` (None when the folders do not
+    say how many runs they expect). Completeness is ``missing == 0``, never a reading of text.
+
+    ``expected``: the run folders the sweeps launched (or their number); ``superseded``: the run
+    folders of failures that a success of the same config replaced (not missing, not failed).
+    """
+    status = table["status"] if len(table) else None
+    n = {s: int((status == s).sum()) if len(table) else 0
+         for s in ("ok", "unconverged", "unreadable")}
+    counts = {"records": len(table), **n, "failed": len(table) - sum(n.values()),
+              "superseded": len(superseded), "missing": None, "expected": None}
+    if isinstance(expected, list):
+        have = (set(table["run_dir"]) if len(table) else set()) | set(superseded)
+        counts["missing"] = len([name for name in expected if name not in have])
+        counts["expected"] = len(expected)
+    elif expected is not None:
+        counts["missing"] = max(0, expected - len(table) - len(superseded))
+        counts["expected"] = expected
+    return counts
+
+
+def _counts_text(counts: dict) -> str:
+    text = (f"{counts['records']} records: {counts['ok']} ok, {counts['unconverged']} "
+            f"unconverged, {counts['failed']} failed, {counts['unreadable']} unreadable")
+    if counts["missing"] is not None:
+        text += f", {counts['missing']} missing (of {counts['expected']} expected)"
+    return text
 
 
 def summarize(table, expected: list[str] | int | None, superseded: list[str] = (),
               include_unconverged: bool = False) -> str:
-    """Counts of ok / unconverged / failed / missing runs and mean metrics over seeds per point.
+    """Counts of ok / unconverged / failed / unreadable / missing runs (:func:`tally`), each kind
+    of record (``bbp``, ``bbp-train``) apart when a folder holds both, and the means of each
+    kind's metrics over seeds per point, each saying over how many runs.
 
-    ``expected``: the run folders the sweeps launched (or their number); ``superseded``: the run
-    folders of failures that a success of the same config replaced (not missing, not failed).
     Means are over ``ok`` runs (and ``unconverged`` ones with ``include_unconverged``).
     """
-    status = table["status"] if len(table) else []
-    n_ok = int((status == "ok").sum()) if len(table) else 0
-    n_unconv = int((status == "unconverged").sum()) if len(table) else 0
-    n_failed = len(table) - n_ok - n_unconv
-    if isinstance(expected, list):
-        have = set(table["run_dir"]) if len(table) else set()
-        have |= set(superseded)
-        missing, total = len([n for n in expected if n not in have]), len(expected)
-    elif expected is not None:
-        missing, total = max(0, expected - len(table) - len(superseded)), expected
-    else:
-        missing = total = None
-    lines = [f"{len(table)} records: {n_ok} ok, {n_unconv} unconverged, {n_failed} failed or "
-             "unreadable" + ("" if missing is None else f", {missing} missing (of {total} "
-                             "expected)")
-             + (f"; {len(superseded)} failures superseded by a later success"
-                if superseded else "")]
+    counts = tally(table, expected, superseded)
+    lines = [_counts_text(counts) + (f"; {len(superseded)} failures superseded by a later "
+                                     "success" if superseded else "")]
+    if not len(table):
+        return lines[0]
+    status, kinds = table["status"], record_kinds(table)
+    present = [k for k in KIND_METRICS if (kinds == k).any()]
+    if len(present) > 1:
+        for kind in present:
+            part = table[kinds == kind]
+            lines.append(f"  {kind}: " + _counts_text(tally(part, None)))
     for label, mask in (("failed", ~status.isin(["ok", "unconverged"])),
-                        ("unconverged", status == "unconverged")) if len(table) else ():
+                        ("unconverged", status == "unconverged")):
         for _, row in table[mask].head(5).iterrows():
             why = row.get("error") if label == "failed" else row.get("warning")
-            kind = f" [{row.get('error_kind')}]" if label == "failed" else ""
-            lines.append(f"  {label}{kind}: {row.get('run_dir')}: {str(why)[:120]}")
+            kind = f" [{row.get('error_kind') or row['status']}]" if label == "failed" else ""
+            lines.append(f"  {label}{kind}: {row.get('run_dir')}: {str(why)[:160]}")
     keep = ["ok", "unconverged"] if include_unconverged else ["ok"]
-    ok = table[status.isin(keep)] if len(table) else table
-    metrics = [m for m in MEAN_METRICS if m in ok.columns]
-    if len(ok) and metrics:
-        what = "ok and unconverged" if include_unconverged else "ok"
+    what = "ok and unconverged" if include_unconverged else "ok"
+    for kind in present:
+        ok = table[status.isin(keep) & (kinds == kind)]
+        metrics = [m for m in KIND_METRICS[kind] if m in ok.columns]
+        if not len(ok) or not metrics:
+            continue
+        label = f"{kind}, {what} runs" if len(present) > 1 else f"{what} runs"
         keys = [c for c in SWEEP_COLUMNS if c in ok.columns and ok[c].nunique() > 1]
         if keys:
             grouped = ok.groupby(keys)[metrics].mean()
             grouped.insert(0, "runs", ok.groupby(keys).size())
-            lines.append(f"mean over seeds ({what} runs):")
+            lines.append(f"mean over seeds ({label}; 'runs': how many per point):")
             lines.append(grouped.to_string(float_format=lambda x: f"{x:.4g}"))
         else:
-            lines.append(f"mean and std ({what} runs):")
+            lines.append(f"mean and std over {len(ok)} runs ({label}):")
             lines.append(ok[metrics].describe().loc[["mean", "std"]].to_string())
     return "\n".join(lines)
 
 
-def collect(roots: list[str | Path], out: str | Path | None = None,
-            include_unconverged: bool = False):
-    """Read every record below ``roots`` into one table; write it; return ``(table, summary)``.
-
-    ``out`` ending in ``.parquet`` writes parquet (when pyarrow is present), otherwise CSV; by
-    default ``<first root>/table.csv`` (and ``table.parquet`` when possible). The table keeps
-    every row with its ``status``; the summary's means leave unconverged runs out unless
-    ``include_unconverged``.
-    """
+def read_sweeps(roots: list[str | Path]):
+    """Every record below ``roots`` as a table (:func:`bbp_torch.results.load_table`), with
+    failures a later success superseded left out, and the runs the sweep folders expect:
+    ``(table, expected, superseded)`` as :func:`summarize` takes them."""
     table = load_table(roots, identity=True)
     table, superseded = drop_superseded(table)
     dirs = sweep_dirs(roots)
@@ -283,26 +330,38 @@ def collect(roots: list[str | Path], out: str | Path | None = None,
     elif dirs:
         counts = [expected_runs(d) for d in dirs]
         expected = sum(counts) if None not in counts else None
-    text = summarize(table.drop(columns=["config_identity"], errors="ignore"), expected,
-                     superseded, include_unconverged)
-    out = Path(out) if out else Path(roots[0]) / "table.csv"
+    return table.drop(columns=["config_identity"], errors="ignore"), expected, superseded
+
+
+def write_table(table, out: str | Path) -> Path:
+    """Write ``table`` to ``out``: parquet when it ends in ``.parquet``, else CSV; that file
+    alone."""
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    saved = table.drop(columns=["config_identity"], errors="ignore")
     if out.suffix == ".parquet":
-        saved.to_parquet(out)
-        written.append(out)
+        table.to_parquet(out)
     else:
-        saved.to_csv(out, index=False)
-        written.append(out)
-        try:
-            saved.to_parquet(out.with_suffix(".parquet"))
-            written.append(out.with_suffix(".parquet"))
-        except (ImportError, ValueError):
-            pass
-    return saved, text + "\nwritten: " + ", ".join(str(w) for w in written)
+        table.to_csv(out, index=False)
+    return out
+
+
+def collect(roots: list[str | Path], out: str | Path | None = None,
+            include_unconverged: bool = False):
+    """Read every record below ``roots`` into one table; write it; return ``(table, summary)``.
+
+    ``out`` ending in ``.parquet`` writes parquet (pyarrow needed), otherwise CSV; by default
+    ``<first root>/table.csv``. Nothing is written when no record was read. The table keeps
+    every row with its ``status``; the summary's means leave unconverged runs out unless
+    ``include_unconverged``.
+    """
+    table, expected, superseded = read_sweeps(roots)
+    text = summarize(table, expected, superseded, include_unconverged)
+    if not len(table):
+        return table, text + "\nno record read: nothing written"
+    written = write_table(table, out if out else Path(roots[0]) / "table.csv")
+    return table, text + f"\nwritten: {written}"
 
 
 __all__ = ["collect", "duration", "expected_names", "expected_runs", "job_dirname",
-           "progress_line", "register_sweep", "summarize", "sweep_jobs", "sweep_outcome",
-           "sweep_run_names"]
+           "progress_line", "read_sweeps", "register_sweep", "summarize", "sweep_jobs",
+           "sweep_outcome", "sweep_run_names", "tally", "write_table"]

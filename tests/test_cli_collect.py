@@ -20,7 +20,7 @@ def test_an_all_ok_sweep_collects_with_exit_zero(tmp_path, command):
     make_sweep(command, sweep, "2,3")
     result = command("bbp-collect", str(sweep))
     assert result.code == 0, result.err
-    assert "2 records: 2 ok, 0 unconverged, 0 failed or unreadable, 0 missing" in result.out
+    assert "2 records: 2 ok, 0 unconverged, 0 failed, 0 unreadable, 0 missing" in result.out
     table = pd.read_csv(sweep / "table.csv")
     assert len(table) == 2 and sorted(table["config.problem.alpha"]) == [2.0, 3.0]
 
@@ -34,7 +34,7 @@ def test_failed_and_truncated_records_are_counted(tmp_path, command):
     broken.write_text('{"status": "ok", "config": {')
     table, text = collect([sweep], tmp_path / "table.csv")
     assert len(table) == 3 and (table["status"] == "ok").sum() == 1
-    assert "2 failed or unreadable" in text and "0 missing" in text
+    assert "1 failed, 1 unreadable" in text and "0 missing" in text
     assert (tmp_path / "table.csv").exists()
 
     listed = command("bbp-collect", str(sweep), "--out", str(tmp_path / "t2.csv"))

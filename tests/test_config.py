@@ -69,12 +69,20 @@ def test_wrong_type_is_refused_naming_the_field(compose):
 
 
 def test_dense_memory_guard_refuses_with_numbers_and_hint(compose):
-    cfg = compose(["problem.N=200000", "problem.p=4"])
+    cfg = compose(["problem.N=20000", "solver.max_memory_gb=15"])  # H too large, X fits
     with pytest.raises(ConfigError) as err:
         validate(cfg)
     message = str(err.value)
-    assert "GB" in message and "solver.name=iterative" in message
+    assert "GB" in message and "Use solver=iterative" in message
     assert "solver.max_memory_gb" in message
+    validate(compose(["problem.N=20000", "solver.max_memory_gb=15", "solver=iterative"]))
+    # too large because of the data: the data is blamed, with a value that fits
+    with pytest.raises(ConfigError, match=r"Invalid problem\.alpha=3 .* Set problem\.alpha="
+                       r"([0-9.]+) or lower with solver=iterative") as err:
+        validate(compose(["problem.N=20000", "solver.max_memory_gb=5"]))
+    alpha = err.value.args[0].split("Set problem.alpha=")[1].split(" ")[0]
+    validate(compose(["problem.N=20000", "solver.max_memory_gb=5", "solver=iterative",
+                      f"problem.alpha={alpha}"]))
     with pytest.raises(ConfigError, match="GB"):
         validate(compose(["problem.N=2000", "solver.max_memory_gb=0.01"]))
 

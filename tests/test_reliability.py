@@ -31,12 +31,10 @@ ROWS = table_rows()
 
 
 def left_on_disk(root: Path) -> str:
-    """``nothing``, or the sorted statuses of the records under ``root`` (``error(kind)``)."""
-    outputs = root / "outputs"
-    if not outputs.exists() or not any(p.is_file() for p in outputs.rglob("*")):
-        records = find_records([root])
-        if not records:
-            return "nothing"
+    """``nothing`` (no ``outputs/`` folder, not even an empty one, and no record), or the
+    sorted statuses of the records under ``root`` (``error(kind)``)."""
+    if not (root / "outputs").exists() and not find_records([root]):
+        return "nothing"
     statuses = []
     for path in find_records([root]):
         record = read_record(path)

@@ -64,9 +64,12 @@ def test_progress_and_outcome_are_counted_from_the_records(tmp_path):
     write_record(tmp_path / "seed=0", ok_record(0, 0.5))
     write_record(tmp_path / "seed=1", ok_record(1, 0.6, "unconverged"))
     write_record(tmp_path / "seed=2", error_record({"seed": 2}, ValueError("bad"), "config"))
-    assert progress_line(tmp_path).startswith("[sweep] 3/4 runs finished, elapsed ")
+    # the progress of the sweep running now (the latest): its own runs, not the folder's
+    assert progress_line(tmp_path).startswith("[sweep] 1/2 runs finished, elapsed ")
+    assert progress_line(tmp_path, expected_names(tmp_path)).startswith("[sweep] 3/4 runs")
     counts = sweep_outcome(tmp_path, expected_names(tmp_path))
-    assert counts == {"ok": 1, "unconverged": 1, "failed": 1, "config": 1, "missing": 1}
+    assert counts == {"ok": 1, "unconverged": 1, "failed": 1, "config": 1, "unreadable": 0,
+                      "missing": 1, "unreadable_why": []}
     (tmp_path / "sweeps.jsonl").write_text((tmp_path / "sweeps.jsonl").read_text() + '{"cut')
     assert expected_runs(tmp_path) == 4  # a line cut by a crash: the others still count
 
@@ -81,13 +84,13 @@ def test_collect_means_leave_unconverged_and_superseded_failures_out(tmp_path):
                                               "exception"))
     table, text = collect([tmp_path], tmp_path / "table.csv")
     assert len(table) == 3 and (tmp_path / "table.csv").exists()
-    assert "3 records: 2 ok, 1 unconverged, 0 failed or unreadable" in text
+    assert "3 records: 2 ok, 1 unconverged, 0 failed, 0 unreadable" in text
     assert "1 failures superseded by a later success" in text
     assert "0 missing (of 4 expected)" in text  # the superseded folder is accounted for
-    mean_ok = text.split("mean and std (ok runs):")[1]
+    mean_ok = text.split("mean and std over 2 runs (ok runs):")[1]
     assert f"{0.3:g}" in mean_ok.split("\n")[2]  # the mean overlap of a and b alone
     _, text = collect([tmp_path], tmp_path / "t.csv", include_unconverged=True)
-    assert "mean and std (ok and unconverged runs):" in text
+    assert "mean and std over 3 runs (ok and unconverged runs):" in text
     assert f"{0.5:g}" in text.split("ok and unconverged runs):")[1].split("\n")[2]
 
 

@@ -7,17 +7,19 @@ function, sweep accounting and exit codes.
 2. The overrides are checked against the app's schema (unknown keys, ``+key=`` included, wrong
    types, non-finite numbers, values outside a field's range, every value of a sweep), before
    Hydra composes anything: a refusal exits 2 and leaves nothing on disk.
-3. Hydra composes and runs the job(s); each job is :func:`bbp_torch.jobs.run_job`. A sweep
-   registers its runs with :func:`bbp_torch.sweeps.register_sweep` when it starts and ends with
-   the line ``[sweep] N ok, N failed, N unconverged``.
+3. Hydra composes and runs the job(s); each job is :func:`bbp_torch.jobs.run_job`. Before
+   Hydra makes a folder, :class:`SweepAccounting` checks a single run as its job will
+   (:func:`bbp_torch.jobs.preflight`) and a sweep's folders, so a refusal leaves nothing. A
+   sweep registers its runs with :func:`bbp_torch.sweeps.register_sweep` when it starts and
+   ends with the line ``[sweep] N ok, N failed, N unconverged`` (after Ctrl-C too).
 
 Exit codes: 0 when every run is ok (or was already finished); 1 when a run failed or did not
-converge; 2 when the input was refused (Hydra's own composition errors included).
+converge; 2 when the input was refused (Hydra's own composition errors included); 130 when
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import MISSING, dataclass
 from pathlib import Path
@@ -37,10 +39,17 @@ from bbp_torch.config import (
     register_configs,
     schema_fields,
 )
-from bbp_torch.jobs import job_kind, run_job
-from bbp_torch.results import find_records
+from bbp_torch.jobs import Outcome, job_kind, preflight, run_job
+from bbp_torch.results import find_records, folder_problem
 from bbp_torch.slurm import prepare_sweep, submits_to_slurm
-from bbp_torch.sweeps import progress_line, register_sweep, sweep_outcome, sweep_run_names
+from bbp_torch.sweeps import (
+    SWEEP_FILE,
+    SWEEP_LOG,
+    progress_line,
+    register_sweep,
+    sweep_outcome,
+    sweep_run_names,
+)
 
 register_configs()
 
@@ -75,7 +84,8 @@ class App:
 class _State:
     """What the main process learns about the command line it runs (reset per command)."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: str = "bbp") -> None:
+        self.app = app  # the command (and job kind) running
         self.started = False  # a job or a sweep began: Hydra accepted the command line
         self.exit_code = 0
         self.sweep: tuple[Path, list[str]] | None = None  # (folder, run names) of a sweep begun
@@ -184,6 +194,7 @@ def check_overrides(app: App, overrides: list[str]) -> None:
     known = dict(schema_fields(app.schema))
     other = job_kind("bbp-train" if app.name == "bbp" else "bbp").schema
     parser = OverridesParser.create()
+    other_sweeper = any(text.lstrip("+").startswith("hydra/sweeper=") for text in overrides)
     for text in overrides:
         try:
             (override,) = parser.parse_overrides([text])
@@ -207,7 +218,11 @@ def check_overrides(app: App, overrides: list[str]) -> None:
         type_name, optional = _field_type(known[key])
         if override.is_sweep_override():
             if not override.is_discrete_sweep():
-                continue  # interval sweeps belong to other sweepers; the job checks the values
+                if other_sweeper:
+                    continue  # a sampling sweeper's; the job checks the values it draws
+                raise ConfigError(f"Cannot sweep {text!r}: the default sweeper runs lists of "
+                                  f"values, not an interval; write {key}=a,b,c or "
+                                  f"'{key}=range(start,stop,step)' (with -m).")
             values = list(override.sweep_iterator())
         else:
             values = [override.value()]
@@ -216,20 +231,6 @@ def check_overrides(app: App, overrides: list[str]) -> None:
 
 
 # ----------------------------------------------------------------------------- Hydra
-
-
-def discard_run_dir(run_dir: Path) -> None:
-    """Remove what Hydra put into a single run's folder before its job refused the config
-    (``.hydra/`` and the job log), and the folder when that leaves it empty."""
-    if (run_dir / "record.json").exists():
-        return
-    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
-    for log in run_dir.glob("*.log"):
-        log.unlink(missing_ok=True)
-    try:
-        run_dir.rmdir()
-    except OSError:
-        pass
 
 
 def _job_function(app: App):
@@ -244,8 +245,6 @@ def _job_function(app: App):
         if multirun:
             print(progress_line(hc.sweep.dir), flush=True)
         else:
-            if outcome.kind == "config":
-                discard_run_dir(run_dir)
             STATE.exit_code = outcome.exit_code
         return outcome.exit_code
 
@@ -254,14 +253,38 @@ def _job_function(app: App):
 
 
 class SweepAccounting(Callback):
-    """Registers a sweep's runs when it starts; counts their records when it ends."""
+    """Checks a run or a sweep before Hydra makes its folders (a refusal raises SystemExit
+    with the exit code, and leaves nothing); registers a sweep's runs when it starts and
+    counts their records when it ends."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        """A single run: the job's own checks (:func:`bbp_torch.jobs.preflight`), before Hydra
+        makes the run folder, so that a refused config or folder leaves no empty folders."""
+        checked = preflight(job_kind(STATE.app), config, Path(config.hydra.run.dir))
+        if isinstance(checked, Outcome):
+            raise SystemExit(checked.exit_code)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         STATE.started = True
         sweep_dir = Path(config.hydra.sweep.dir)
         names = sweep_run_names(config)
-        register_sweep(sweep_dir, names, list(config.hydra.overrides.task))
         STATE.sweep = (sweep_dir, names)
+        problem = folder_problem(sweep_dir, files=(SWEEP_LOG, SWEEP_FILE)) or next(
+            (p for p in (folder_problem(sweep_dir / name) for name in names) if p), None)
+        if problem:
+            counts = sweep_outcome(sweep_dir, names)
+            if names and counts["ok"] + counts["unconverged"] == len(names):
+                print(f"{STATE.app}: {problem}; every run of the sweep has finished:",
+                      file=sys.stderr, flush=True)
+                raise SystemExit(account_sweep(sweep_dir, names))
+            STATE.sweep = None
+            print(f"{STATE.app}: configuration error. Cannot write the sweep's folders: "
+                  f"{problem}. Make the folder writable or write elsewhere (name=... or "
+                  "hydra.sweep.dir=...); a run folder is named by the overrides, so a name too "
+                  "long needs fewer of them (a field at its default need not be set).",
+                  file=sys.stderr, flush=True)
+            raise SystemExit(2)
+        register_sweep(sweep_dir, names, list(config.hydra.overrides.task))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         STATE.exit_code = account_sweep(*STATE.sweep)
@@ -277,12 +300,16 @@ def account_sweep(sweep_dir: Path, names: list[str]) -> int:
     counts = sweep_outcome(sweep_dir, names)
     line = (f"[sweep] {counts['ok']} ok, {counts['failed']} failed, "
             f"{counts['unconverged']} unconverged")
+    if counts["unreadable"]:
+        line += f", {counts['unreadable']} unreadable"
     if counts["missing"]:
         line += f", {counts['missing']} without a record (in progress elsewhere, or lost)"
     print(f"{line} ({sweep_dir}); bbp-collect {sweep_dir} for the table", flush=True)
+    for why in counts["unreadable_why"][:5]:
+        print(f"  unreadable: {why}", flush=True)
     if counts["config"]:
         return 2
-    if counts["failed"] or counts["unconverged"] or counts["missing"]:
+    if any(counts[k] for k in ("failed", "unconverged", "unreadable", "missing")):
         return 1
     return 0
 
@@ -303,10 +330,16 @@ def main_for(app: App, argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"{app.name}: configuration error. {err}", file=sys.stderr)
         return 2
-    STATE.__init__()
+    STATE.__init__(app.name)
     saved, sys.argv = sys.argv, [app.name, *argv]
     try:
         _job_function(app)()
+    except KeyboardInterrupt:
+        # Ctrl-C: what finished is recorded, and the same command resumes the rest
+        print(f"{app.name}: interrupted.", file=sys.stderr, flush=True)
+        if STATE.sweep is not None and not STATE.accounted:
+            account_sweep(*STATE.sweep)
+        return 130
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
         if code != 0:

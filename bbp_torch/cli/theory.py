@@ -23,6 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bbp_torch import theory
+from bbp_torch.config import MAX_ALPHA, MAX_LOSS_CONSTANT
+from bbp_torch.results import folder_problem
+
+MAX_WIDTH = 1e6  # a finite width beyond it is the p -> infinity limit to every printed digit
 
 
 def _number(text: str) -> float:
@@ -48,6 +52,23 @@ def positive(text: str) -> float:
     return value
 
 
+def bounded(hi: float, what: str):
+    """An argparse type: a finite number in (0, ``hi``], the range ``bbp`` accepts for ``what``
+    (so that every number the theory is asked about is one a run can have)."""
+
+    def check(text: str) -> float:
+        value = positive(text)
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at most {hi:g}, as {what} in bbp")
+        return value
+
+    return check
+
+
+loss_constant = bounded(MAX_LOSS_CONSTANT, "problem.a")
+data_ratio = bounded(MAX_ALPHA, "problem.alpha")
+
+
 def count(text: str, hi: int = 100_000) -> int:
     """An integer in [1, hi]."""
     try:
@@ -67,7 +88,19 @@ def _p_value(text: str) -> float:
     p = finite(value)
     if p < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: a width is at least 1 (or inf)")
+    if p > MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"{text!r}: a finite width is at most {MAX_WIDTH:g} "
+                                         "(write inf for the p -> infinity limit)")
     return p
+
+
+def teacher_width(text: str) -> float:
+    """p*: a finite number in [1, MAX_WIDTH]."""
+    p_star = finite(text)
+    if not 1 <= p_star <= MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"{text!r}: the teacher width is between 1 and "
+                                         f"{MAX_WIDTH:g}")
+    return p_star
 
 
 def _p_label(p: float) -> str:
@@ -150,6 +183,9 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
             writer.writerow({k: "" if v is None else v for k, v in r.items()})
 
 
+OUT_FILES = ("theory_curves.csv", "theory_density.csv", "theory_summary.json", "tensorboard")
+
+
 def run_curves(args) -> dict:
     p, p_star, a = args.p, args.p_star, args.a
     alphas = np.linspace(args.alpha_min, args.alpha_max, args.num)
@@ -189,19 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bbp-theory", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     t = sub.add_parser("table", help="alpha_BBP over p for given a and p*")
-    t.add_argument("--a", type=positive, nargs="+", default=[0.7, 1.5])
-    t.add_argument("--p-star", type=positive, default=1.0)
+    t.add_argument("--a", type=loss_constant, nargs="+", default=[0.7, 1.5])
+    t.add_argument("--p-star", type=teacher_width, default=1.0)
     t.add_argument("--p", type=_p_value, nargs="+",
                    default=[1, 2, 3, 4, 8, 16, math.inf], help="widths; 'inf' allowed")
     t.add_argument("--json", action="store_true", help="print the rows as JSON")
     c = sub.add_parser("curves", help="write theory curves to files and TensorBoard")
     c.add_argument("--p", type=_p_value, required=True)
-    c.add_argument("--p-star", type=positive, default=1.0)
-    c.add_argument("--a", type=positive, required=True)
-    c.add_argument("--alpha-min", type=positive, default=0.1)
-    c.add_argument("--alpha-max", type=positive, default=4.0)
+    c.add_argument("--p-star", type=teacher_width, default=1.0)
+    c.add_argument("--a", type=loss_constant, required=True)
+    c.add_argument("--alpha-min", type=data_ratio, default=0.1)
+    c.add_argument("--alpha-max", type=data_ratio, default=4.0)
     c.add_argument("--num", type=count, default=80, help="alphas on the grid (1 to 100000)")
-    c.add_argument("--density-alpha", type=positive, nargs="*", default=[],
+    c.add_argument("--density-alpha", type=data_ratio, nargs="*", default=[],
                    help="alphas at which to write the bulk density")
     c.add_argument("--density-points", type=count, default=400)
     c.add_argument("--out", required=True, help="output folder")
@@ -215,6 +251,9 @@ def main(argv=None) -> int:
     if args.command == "curves" and not args.alpha_min < args.alpha_max:
         parser.error(f"argument --alpha-max: {args.alpha_max:g} must exceed --alpha-min "
                      f"{args.alpha_min:g}")
+    if args.command == "curves" and (problem := folder_problem(args.out, files=OUT_FILES)):
+        parser.error(f"argument --out: cannot write {args.out}: {problem}; give a writable "
+                     "folder")
     try:
         if args.command == "curves":
             summary = run_curves(args)
