@@ -166,7 +166,11 @@ def main(argv=None) -> int:
         summary_path = ctx.out / f"summary_{ctx.mode}.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         earlier = summary.get("timings_s", {})
-        summary.update(ctx.summary)  # --only redraws some figures; keep the others' numbers
+        for key, value in ctx.summary.items():  # --only redraws some figures: keep the
+            earlier_value = summary.get(key)     # others' numbers, and merge per-preset keys
+            if key not in FIGURES and isinstance(value, dict) and isinstance(earlier_value, dict):
+                value = {**earlier_value, **value}
+            summary[key] = value
         summary["timings_s"] = {**earlier, **timings}
         summary["failed"] = {**{k: v for k, v in summary.get("failed", {}).items()
                                 if k not in figures}, **failed}

@@ -13,6 +13,8 @@ are in :mod:`bbp_torch.figures.common`; the runners and the worker tasks in
 
 from bbp_torch.figures import (
     extra_finite_size,
+    extra_gd_hessian,
+    extra_gd_protocols,
     extra_phase_diagram,
     extra_spectrum,
     extra_training_success,
@@ -41,6 +43,8 @@ FIGURES = {
     "extra_phase_diagram": extra_phase_diagram,
     "extra_finite_size": extra_finite_size,
     "extra_training_success": extra_training_success,
+    "extra_gd_protocols": extra_gd_protocols,
+    "extra_gd_hessian": extra_gd_hessian,
 }
 
 __all__ = ["FIGURES"]

@@ -50,7 +50,44 @@ ALPHAS_PHI = "0.6,0.8,1.0,1.2,1.4,1.6,1.8,2.0,2.3,2.6,3.0"
 ALPHAS_ALPHA0 = "0.3,0.45,0.6,0.75,0.9,1.05,1.2,1.35,1.5,1.65,1.8,1.95,2.1,2.4,2.7"
 ALPHAS_ALPHA0_PSTAR2 = "0.6,0.9,1.2,1.5,1.8,2.1,2.4,2.8,3.2,3.8,4.5,5.5,6.5,8.0"
 ALPHAS_ACTIVATIONS = "0.25,0.5,0.75,1.0,1.5,2.0,3.0,4.0,6.0"
-ALPHAS_GD = "1.0,1.5,2.0,3.0,4.0"
+# The descents (Figs. 9-10 and the protocols beside them): the paper mode places the onset of
+# recovery on a grid of 0.25 (p = 1) around the onsets measured at N = 250-1000, 4000 steps at
+# most (a stalled descent stops earlier: train.plateau_tol in the presets), N = 2000 for the
+# two figures of the paper and N <= 1000 for the other protocols (docs/figures.md).
+ALPHAS_GD_PAPER = "1.5,2.0,2.25,2.5,2.75,3.0,3.25,3.5,3.75,4.0,4.5"
+ALPHAS_GD_DISC_PAPER = "2.0,2.5,2.75,3.0,3.25,3.5,3.75,4.0,4.25,4.5,5.0"
+ALPHAS_GD_P2_PAPER = "1.0,1.5,1.75,2.0,2.25,2.5,2.75,3.0,3.5,4.0"
+ALPHAS_GD_QUICK = "1.5,2.0,2.5,3.0,3.5,4.0"
+GD_PAPER = {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_GD_PAPER, "seed": "range(6)",
+            "train.steps": "4000"}
+GD_PROTOCOL_PAPER = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_PAPER,
+                     "seed": "range(6)", "train.steps": "4000"}
+GD_QUICK = "1.5,2.0,2.5,3.0,3.5,4.0"
+GD_PAPER = {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_GD_PAPER, "seed": "range(6)",
+            "train.steps": "4000"}
+GD_PROTOCOL_PAPER = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_PAPER,
+                     "seed": "range(6)", "train.steps": "4000"}
+GD_QUICK = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_QUICK, "seed": "range(4)",
+            "train.steps": "3000"}
+GD_SMOKE = {"problem.N": "40,80", "problem.alpha": "1.0,3.0", "seed": "range(2)",
+            "train.steps": "100", **NO_THEORY}
+GD_PROTOCOLS = ("gd_flow_continuous", "gd_plain_continuous", "gd_p2_continuous",
+                "gd_p2_discontinuous")
+
+
+def _protocols(common: dict, p2_alphas: str | None = None, steps_per_lr: bool = True) -> dict:
+    """The overrides of the protocol presets in one mode: ``common``, with the step budget
+    scaled by 0.1 / lr (the same time as lr = 0.1) and the p = 2 grid where given."""
+    lrs = {"gd_flow_continuous": 0.05, "gd_plain_continuous": 0.05}
+    out = {}
+    for preset in GD_PROTOCOLS:
+        o = dict(common)
+        if steps_per_lr and preset in lrs:
+            o["train.steps"] = str(round(int(common["train.steps"]) * 0.1 / lrs[preset]))
+        if p2_alphas and preset.startswith("gd_p2"):
+            o["problem.alpha"] = p2_alphas
+        out[preset] = o
+    return out
 
 MODES = {
     "full": {  # the presets as they are: cluster scale
@@ -82,11 +119,10 @@ MODES = {
                              "problem.alpha": ALPHAS_ACTIVATIONS, "seed": SEEDS20},
             "fig8_tanh": {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_ACTIVATIONS,
                           "seed": SEEDS20},
-            "fig9_gd_continuous": {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_GD,
-                                   "seed": SEEDS20, "train.steps": "2000"},
-            "fig10_gd_discontinuous": {"problem.N": "250,500,1000,2000",
-                                       "problem.alpha": ALPHAS_GD, "seed": SEEDS20,
-                                       "train.steps": "2000"},
+            "fig9_gd_continuous": GD_PAPER,
+            "fig10_gd_discontinuous": {**GD_PAPER, "problem.alpha": ALPHAS_GD_DISC_PAPER},
+            **_protocols(GD_PROTOCOL_PAPER, ALPHAS_GD_P2_PAPER),
+            "extra_gd_hessian": {"seed": "range(4)", "train.steps": "6000"},
             "extra_finite_size": {"problem.N": "125", "problem.alpha": ALPHAS_FIG1_PAPER,
                                   "seed": SEEDS20},
             "train_success": {"problem.p": "1,2,4", "problem.a": "0.7",
@@ -117,10 +153,10 @@ MODES = {
                              "seed": "range(4)"},
             "fig8_tanh": {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_ACTIVATIONS,
                           "seed": "range(4)"},
-            "fig9_gd_continuous": {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD,
-                                   "seed": "range(6)", "train.steps": "1500"},
-            "fig10_gd_discontinuous": {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD,
-                                       "seed": "range(6)", "train.steps": "1500"},
+            "fig9_gd_continuous": GD_QUICK,
+            "fig10_gd_discontinuous": GD_QUICK,
+            **_protocols({**GD_QUICK, "problem.N": "250,500"}),
+            "extra_gd_hessian": {"problem.N": "500", "seed": "range(2)", "train.steps": "3000"},
             "extra_finite_size": {"problem.N": "125", "problem.alpha": ALPHAS_FIG1_QUICK,
                                   "seed": "range(4)"},
             "train_success": {"problem.N": "50", "problem.p": "1,2,4", "problem.a": "0.7",
@@ -155,10 +191,11 @@ MODES = {
                              "seed": "range(2)", **NO_THEORY},
             "fig8_tanh": {"problem.N": "40,80", "problem.alpha": "0.5,2.0,4.0",
                           "seed": "range(2)", **NO_THEORY},
-            "fig9_gd_continuous": {"problem.N": "40,80", "problem.alpha": "1.0,3.0",
-                                   "seed": "range(2)", "train.steps": "100", **NO_THEORY},
-            "fig10_gd_discontinuous": {"problem.N": "40,80", "problem.alpha": "1.0,3.0",
-                                       "seed": "range(2)", "train.steps": "100", **NO_THEORY},
+            "fig9_gd_continuous": GD_SMOKE,
+            "fig10_gd_discontinuous": GD_SMOKE,
+            **_protocols(GD_SMOKE, steps_per_lr=False),
+            "extra_gd_hessian": {"problem.N": "60", "seed": "range(1)", "train.steps": "200",
+                                 **NO_THEORY},
             "extra_finite_size": {"problem.N": "40", "problem.alpha": "0.6,1.2,1.8",
                                   "seed": "range(2)", **NO_THEORY},
             "train_success": {"problem.N": "30", "problem.p": "1", "problem.a": "0.7",

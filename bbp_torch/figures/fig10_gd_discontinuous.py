@@ -1,5 +1,7 @@
 """Fig. 10: Fig. 9 for a discontinuous case (p = p* = 1, a = 2.0; preset
-``fig10_gd_discontinuous``), drawn by :func:`bbp_torch.figures.fig9_gd_continuous.draw_gd`."""
+``fig10_gd_discontinuous``), drawn by :func:`bbp_torch.figures.fig9_gd_continuous.draw_gd`: the
+largest m^2 reached by descent against alpha per N, and the onset of recovery per N with its
+N = infinity value next to alpha_BBP."""
 
 from __future__ import annotations
 

@@ -2,24 +2,37 @@
 
 The largest squared teacher overlap reached during the descent, ``metrics.max_overlap`` of the
 ``bbp-train`` records (the Gram overlap q over the tracked steps; for p = p* = 1 it is
-m^2 = (w.w*/N)^2), vs alpha: mean ± standard error over seeds at several N (preset
+m^2 = (w.w*/N)^2), against alpha: mean ± standard error over seeds at several N (preset
 ``fig9_gd_continuous``), alpha_BBP at initialization (dashed), and in grey the squared overlap
 of the bottom Hessian eigenvector at the initialization (largest N), the BBP observable itself.
-The onset of recovery by GD is estimated as the alpha where the mean largest m^2 first reaches
-1/2 (bootstrap error over seeds). :func:`draw_gd` also draws Fig. 10.
+
+The onset of recovery (:func:`gd_onset`): below it the largest m^2 is O(1/N), above it O(1), so
+each descent recovers the teacher (reaches m^2 >= 1/2) or not. Per N the onset is where half
+the seeds recover (the center of a logistic fit of the recovered fraction,
+:func:`bbp_torch.estimators.recovery_onset`, bootstrap error over seeds), and its N = infinity
+value the fit of the onsets in ``1/log N``
+(:func:`bbp_torch.estimators.extrapolate_onset`); the right panel shows that extrapolation
+next to alpha_BBP. The level-1/2 number of the mean curve is kept beside it. The summary file
+holds the numbers under ``gd_onset`` (per preset). :func:`draw_gd` also draws Fig. 10.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from bbp_torch import plots, theory
-from bbp_torch.estimators import bootstrap, crossing_alpha
+from bbp_torch.estimators import (
+    ONSET_LAW,
+    extrapolate_onset,
+    recovery_crossing,
+    recovery_onset,
+)
 from bbp_torch.figures.common import Context, mean_curve, samples
 
 NAME = "fig9_gd_continuous"
 PRESETS = ("fig9_gd_continuous",)
-ONSET_LEVEL = 0.5  # the mean largest m^2 at which GD is said to recover the teacher
 
 
 def draw(ctx: Context) -> dict:
@@ -27,56 +40,135 @@ def draw(ctx: Context) -> dict:
     return draw_gd(ctx, PRESETS[0], NAME, "9")
 
 
-def draw_gd(ctx: Context, preset: str, name: str, number: str) -> dict:
-    """The largest m^2 reached by GD vs alpha for ``preset``'s records, saved as ``name``."""
+def gd_onset(ctx: Context, preset: str) -> dict:
+    """The curves and the onset of recovery of one descent preset (its records in this mode).
+
+    Returns ``{"p", "p_star", "a", "alpha_bbp", "transition", "method", "lr", "steps",
+    "N": [sizes], "curves": {N: {alpha, mean, sem, fraction}}, "per_N": {N: recovery_onset},
+    "crossings": {"N1-N2": {value, err}}, "extrapolated": extrapolate_onset, "init": {alpha,
+    m2} (the bottom eigenvector's m^2 at init, largest N), "seeds"}``; it is also stored in
+    ``ctx.summary["gd_onset"][preset]`` (without the curves).
+    """
     table = ctx.table(preset)
     _, base, _ = ctx.grid(preset)
     pr, tr = base["problem"], base["train"]
     p, p_star, a = int(pr["p"]), int(pr["p_star"]), float(pr["a"])
     threshold = theory.threshold(p, p_star, a)
-    a_bbp, kind = threshold["alpha_bbp"], threshold.get("transition_type", "unknown")
-    fig, axes = plots.figure(1, 1, width=6.4, height=4.6)
-    ax = axes[0, 0]
     sizes = sorted(int(n) for n in table["config.problem.N"].unique()) if len(table) else []
-    info = {"p": p, "p_star": p_star, "a": a, "alpha_bbp": a_bbp, "transition": kind,
-            "steps": int(tr["steps"]), "lr": float(tr["lr"]), "N": sizes, "curves": {},
-            "onset": {}}
-    counts = []
-    for i, N in enumerate(sizes):
+    out = {"preset": preset, "p": p, "p_star": p_star, "a": a,
+           "alpha_bbp": threshold["alpha_bbp"],
+           "transition": threshold.get("transition_type", "unknown"),
+           "method": tr["method"], "lr": float(tr["lr"]), "steps": int(tr["steps"]),
+           "N": sizes, "curves": {}, "per_N": {}, "crossings": {}, "init": None, "seeds": 0}
+    per_size, counts = {}, []
+    for N in sizes:
         alphas, best = samples(table, {"config.problem.N": N}, "metrics.max_overlap")
         x, y, err = mean_curve(alphas, best)
+        onset = recovery_onset(alphas, best, ctx.settings["n_boot"])
+        per_size[N] = (alphas, best)
         counts += [len(v) for v in best]
-        ax.errorbar(x, y, yerr=err, fmt="o-", ms=3.5, lw=1.0, capsize=2,
-                    color=plots.SIZE_COLORS[i % len(plots.SIZE_COLORS)], label=f"N={N}")
-
-        def onset(means, alphas=alphas):
-            return crossing_alpha(alphas, means, ONSET_LEVEL)
-
-        info["curves"][str(N)] = {"alpha": x.tolist(), "mean": y.tolist(), "sem": err.tolist()}
-        info["onset"][str(N)] = {"value": onset(y), "err": bootstrap(best, onset,
-                                                                     ctx.settings["n_boot"])}
-    if sizes:
+        out["curves"][N] = {"alpha": x.tolist(), "mean": y.tolist(), "sem": err.tolist(),
+                            "fraction": onset["fraction"]}
+        out["per_N"][N] = {k: v for k, v in onset.items() if k != "fraction"}
+    for small, large in zip(sizes[:-1], sizes[1:], strict=True):
+        (alphas, s), (alphas_l, big) = per_size[small], per_size[large]
+        if len(alphas) == len(alphas_l) and np.allclose(alphas, alphas_l):
+            out["crossings"][f"{small}-{large}"] = recovery_crossing(alphas, s, big,
+                                                                     ctx.settings["n_boot"])
+    out["extrapolated"] = extrapolate_onset(
+        sizes, [out["per_N"][N]["value"] for N in sizes], [out["per_N"][N]["err"] for N in sizes])
+    if sizes and "metrics.init.overlap" in table:
         alphas, init = samples(table, {"config.problem.N": sizes[-1]}, "metrics.init.overlap")
         x, y, _ = mean_curve(alphas, [v**2 for v in init])
-        ax.plot(x, y, "--", color="0.55", lw=1.2,
-                label=f"$m^2$ of the bottom Hessian eigenvector at init (N={sizes[-1]})")
+        out["init"] = {"N": sizes[-1], "alpha": x.tolist(), "m2": y.tolist()}
+    out["seeds"] = min(counts, default=0)
+    ctx.summary.setdefault("gd_onset", {})[preset] = {
+        k: v for k, v in out.items() if k not in ("curves", "init")}
+    return out
+
+
+def _fmt(value: float, err: float) -> str:
+    if not math.isfinite(value):
+        return "none"
+    return f"{value:.2f} ± {err:.2f}" if math.isfinite(err) else f"{value:.2f}"
+
+
+def plot_curves(ax, onset: dict, show_init: bool = True) -> None:
+    """The mean largest m^2 against alpha per N, alpha_BBP and the extrapolated onset."""
+    for i, N in enumerate(onset["N"]):
+        c = onset["curves"][N]
+        ax.errorbar(c["alpha"], c["mean"], yerr=c["sem"], fmt="o-", ms=3, lw=1.0, capsize=2,
+                    color=plots.SIZE_COLORS[i % len(plots.SIZE_COLORS)], label=f"N={N}")
+    if show_init and onset["init"]:
+        init = onset["init"]
+        ax.plot(init["alpha"], init["m2"], "--", color="0.55", lw=1.2,
+                label=f"$m^2$ of the bottom Hessian eigenvector at init (N={init['N']})")
+    a_bbp = onset["alpha_bbp"]
     plots.vline(ax, a_bbp, rf"$\alpha_{{BBP}}={a_bbp:.3f}$ at init" if a_bbp else None)
-    lines = [f"N={N}: {v['value']:.2f} ± {v['err']:.2f}" for N, v in info["onset"].items()
-             if math.isfinite(v["value"])]
-    if lines:
-        plots.note(ax, f"mean largest $m^2$ reaches {ONSET_LEVEL} at\n" + "\n".join(lines),
-                   loc="lower right")
-    seeds = min(counts, default=0)
+    ext = onset["extrapolated"]
+    if math.isfinite(ext["value"]):
+        err = ext["err"] if math.isfinite(ext["err"]) else 0.0
+        ax.axvspan(ext["value"] - err, ext["value"] + err, color="tab:red", alpha=0.15, lw=0,
+                   label=rf"GD onset, $N\to\infty$ ({ONSET_LAW}): {_fmt(ext['value'], err)}")
+    grid = [x for c in onset["curves"].values() for x in c["alpha"]]
+    if grid:  # an extrapolation far outside the grid does not rescale the axes
+        ax.set_xlim(min(min(grid), a_bbp or min(grid)) - 0.15, max(grid) + 0.15)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(r"data ratio $\alpha = M/N$")
     ax.set_ylabel(r"largest $m^2$ reached by gradient descent")
-    params = plots.params_text(p=p, p_star=p_star, a=a)
-    ax.set_title(f"Fig. {number}  GD from the random init: {params} ({kind})\n"
-                 f"{tr['method']}, lr={tr['lr']}, {tr['steps']} steps, "
-                 f"mean ± s.e. over {seeds} seeds", fontsize=9)
-    plots.legend(ax, fontsize=7, loc="upper left")
+
+
+def plot_extrapolation(ax, onsets: list[dict], relative: bool = False) -> None:
+    """The finite-N onsets against ``1/log N`` with their fitted line to N = infinity, one
+    colour per preset; ``relative`` divides by each preset's alpha_BBP (the dashed line at 1)."""
+    for i, onset in enumerate(onsets):
+        scale = onset["alpha_bbp"] if relative and onset["alpha_bbp"] else 1.0
+        sizes = onset["N"]
+        x = [1 / math.log(N) for N in sizes]
+        y = [onset["per_N"][N]["value"] / scale for N in sizes]
+        e = [onset["per_N"][N]["err"] / scale for N in sizes]
+        color = plots.SIZE_COLORS[i % len(plots.SIZE_COLORS)] if relative else "tab:blue"
+        label = onset.get("label", "onset per N (half the seeds recover)")
+        ax.errorbar(x, y, yerr=np.nan_to_num(e), fmt="o", ms=4, capsize=2, color=color,
+                    label=label)
+        ext = onset["extrapolated"]
+        if math.isfinite(ext["value"]):
+            xs = np.linspace(0, max(x), 20)
+            ax.plot(xs, (ext["value"] + ext["slope"] * xs) / scale, "-", lw=0.9, color=color)
+            ax.errorbar([0], [ext["value"] / scale], yerr=[np.nan_to_num(ext["err"]) / scale],
+                        fmt="s", ms=5, capsize=3, color=color)
+        if not relative and onset["alpha_bbp"]:
+            ax.axhline(onset["alpha_bbp"], ls="--", color="k", lw=1.0,
+                       label=r"$\alpha_{BBP}$ at init")
+            levels = [onset["per_N"][N]["level_half"] for N in sizes]
+            ax.plot(x, levels, "x", color="0.4", label=r"mean largest $m^2$ reaches 1/2")
+    if relative:
+        ax.axhline(1.0, ls="--", color="k", lw=1.0, label=r"$\alpha_{BBP}$ at init")
+    ax.set_xlim(left=-0.005)
+    ax.set_xlabel(r"$1/\log N$  ($N = \infty$ at 0)")
+    ax.set_ylabel(r"onset $/\ \alpha_{BBP}$" if relative else r"onset of recovery $\alpha$")
+
+
+def draw_gd(ctx: Context, preset: str, name: str, number: str) -> dict:
+    """The largest m^2 reached by GD vs alpha for ``preset``'s records, and the onset of
+    recovery per N extrapolated to N = infinity, saved as ``name``."""
+    onset = gd_onset(ctx, preset)
+    fig, axes = plots.figure(1, 2, width=11.5, height=4.6)
+    left, right = axes[0, 0], axes[0, 1]
+    plot_curves(left, onset)
+    params = plots.params_text(p=onset["p"], p_star=onset["p_star"], a=onset["a"])
+    left.set_title(f"Fig. {number}  GD from the random init: {params} ({onset['transition']})\n"
+                   f"{onset['method']}, lr={onset['lr']}, at most {onset['steps']} steps, "
+                   f"mean ± s.e. over {onset['seeds']} seeds", fontsize=9)
+    plots.legend(left, fontsize=7, loc="upper left")
+    if onset["N"]:
+        plot_extrapolation(right, [onset])
+        lines = [f"N={N}: {_fmt(v['value'], v['err'])}" for N, v in onset["per_N"].items()]
+        ext = onset["extrapolated"]
+        plots.note(right, "half the seeds recover at\n" + "\n".join(lines)
+                   + f"\nN=inf: {_fmt(ext['value'], ext['err'])}", loc="lower right")
+        plots.legend(right, fontsize=7, loc="upper left")
+    right.set_title("onset of recovery by descent against N", fontsize=9)
     fig.tight_layout()
     ctx.saver.save(fig, name)
-    info["seeds"] = seeds
-    return info
-
+    return {k: v for k, v in onset.items() if k != "init"}

@@ -47,6 +47,9 @@ ITERATIVE_OVERHEAD_S = 0.3
 GD_S_PER_SAMPLE_DIM = {"float64": 1.2e-9, "float32": 3.5e-10}
 GD_STEP_OVERHEAD_S = 1e-4
 GD_STEP_S_PER_DIM = 3e-7
+# A descent stopped by train.plateau_tol (3e-4 over time 20) stalled after time 250-700 at
+# N = 1000-2000, p = 1, alpha = 2.25-3.25 (and recovering ones stop sooner): about this.
+PLATEAU_TIME = 450.0
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Config keys that identify a run in a figure table.
 RUN_KEYS = ("problem.N", "problem.p", "problem.p_star", "problem.a", "problem.alpha", "seed",
@@ -153,14 +156,33 @@ def point_cost(cfg: dict, runner: str, kind: str = "bbp") -> tuple[str, float]:
         solve = ITERATIVE_OVERHEAD_S + ITERATIVE_S_PER_SAMPLE_DIM * M * n
     if kind != "bbp-train":
         return solver, RUN_OVERHEAD_S[runner] + solve
+    tr = cfg["train"]
     step = GD_S_PER_SAMPLE_DIM[cfg["dtype"]] * M * n + GD_STEP_OVERHEAD_S + GD_STEP_S_PER_DIM * n
-    steps = cfg["train"]["steps"] * step  # every step: a run that recovers stops earlier
-    return solver, RUN_OVERHEAD_S[runner] + 2 * solve + steps
+    steps = tr["steps"]  # every step: a run that recovers stops earlier
+    if tr.get("plateau_tol"):  # a stalled descent stops after about PLATEAU_TIME
+        steps = min(steps, PLATEAU_TIME / tr["lr"])
+    solves = 2
+    if tr.get("hessian_every"):  # warm-started tracked solves: about a tenth of a cold one
+        solves += 0.1 * steps / tr["hessian_every"]
+    return solver, RUN_OVERHEAD_S[runner] + solves * solve + steps * step
 
 
 def run_seconds(cfg: dict, runner: str, kind: str = "bbp") -> float:
     """Rough single-core CPU seconds of one run (:func:`point_cost`)."""
     return point_cost(cfg, runner, kind)[1]
+
+
+def _run_key(cfg: dict) -> list:
+    """The :data:`RUN_KEYS` values a grid point's record will hold: a descent's Hessian kind
+    is its resolved ``train.track_hessian`` (:func:`bbp_torch.config.tracked_hessian_kind`)."""
+    from bbp_torch.config import tracked_hessian_kind
+
+    values = [_get(cfg, k) for k in RUN_KEYS]
+    train = cfg.get("train")
+    if train:
+        values[RUN_KEYS.index("hessian.kind")] = tracked_hessian_kind(
+            train.get("track_hessian", "auto"), train["method"], cfg["hessian"]["kind"])
+    return values
 
 
 def filter_to_grid(table, base: dict, swept: dict):
@@ -171,7 +193,7 @@ def filter_to_grid(table, base: dict, swept: dict):
     def key_of(values):
         return tuple(round(float(v), 9) if isinstance(v, (int, float)) else v for v in values)
 
-    wanted = {key_of(_get(cfg, k) for k in RUN_KEYS) for _, cfg in grid_points(base, swept)}
+    wanted = {key_of(_run_key(cfg)) for _, cfg in grid_points(base, swept)}
     columns = [f"config.{k}" for k in RUN_KEYS]
     ok = table[table["status"] == "ok"]
     if ok.empty or any(c not in ok.columns for c in columns):

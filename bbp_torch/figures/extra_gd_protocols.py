@@ -1,0 +1,56 @@
+"""Extra figure: the onset of recovery by gradient descent under several protocols, side by side.
+
+Does any reasonable descent start to recover the teacher at alpha_BBP of the Hessian at
+initialization, as the paper states? Beside Figs. 9-10 (spherical GD at lr = 0.1, p = p* = 1,
+a = 0.5 and 2.0), four protocols, one preset each: the same descent at a quarter of the
+learning rate (``gd_flow_continuous``, the gradient-flow limit), plain GD in weight space
+(``gd_plain_continuous``), and the overparametrized student of Fig. 1 (p = 2, p* = 1) at
+a = 0.7 and 1.5 (``gd_p2_continuous``, ``gd_p2_discontinuous``).
+
+One panel per protocol: the mean largest m^2 (q, the Gram overlap, for p = 2) against alpha
+per N, alpha_BBP and the extrapolated onset (:func:`bbp_torch.figures.fig9_gd_continuous.
+gd_onset`); the last panel: every protocol's onsets (Figs. 9-10's included) divided by its
+alpha_BBP, against ``1/log N``, with their N = infinity values. The numbers go to the summary
+file under ``gd_onset``.
+"""
+
+from __future__ import annotations
+
+from bbp_torch import plots
+from bbp_torch.figures.common import GD_PROTOCOLS, Context
+from bbp_torch.figures.fig9_gd_continuous import gd_onset, plot_curves, plot_extrapolation
+
+NAME = "extra_gd_protocols"
+PRESETS = (*GD_PROTOCOLS, "fig9_gd_continuous", "fig10_gd_discontinuous")
+
+
+def label(onset: dict) -> str:
+    """A protocol in a few words: method, lr, p, a."""
+    method = "spherical GD" if onset["method"] == "spherical_gd" else "plain GD"
+    return f"{method} lr={onset['lr']:g}, p={onset['p']}, a={onset['a']:g}"
+
+
+def draw(ctx: Context) -> dict:
+    """Draw the figure; returns ``{preset: onset numbers}`` (as in the summary's gd_onset)."""
+    onsets = {preset: gd_onset(ctx, preset) for preset in PRESETS}
+    fig, axes = plots.figure(2, 3, width=15.0, height=8.6)
+    cells = [axes[i // 3, i % 3] for i in range(6)]
+    for ax, preset in zip(cells, GD_PROTOCOLS, strict=False):
+        onset = onsets[preset]
+        plot_curves(ax, onset)
+        ax.set_title(f"{label(onset)} ({onset['transition']})\nat most {onset['steps']} steps, "
+                     f"{onset['seeds']} seeds per point", fontsize=8)
+        plots.legend(ax, fontsize=6, loc="upper left")
+    cells[4].axis("off")
+    compared = [dict(onsets[p], label=label(onsets[p])) for p in PRESETS if onsets[p]["N"]]
+    if compared:
+        plot_extrapolation(cells[5], compared, relative=True)
+        plots.legend(cells[5], fontsize=6, loc="upper left")
+    cells[5].set_title(r"onset / $\alpha_{BBP}$ against $1/\log N$ (squares: $N=\infty$)",
+                       fontsize=8)
+    fig.suptitle("Onset of recovery by gradient descent from the random init, per protocol",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    ctx.saver.save(fig, NAME)
+    return {preset: {k: v for k, v in onset.items() if k not in ("curves", "init")}
+            for preset, onset in onsets.items()}
