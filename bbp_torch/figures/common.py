@@ -67,8 +67,8 @@ GD_PAPER = {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_GD_PAPER, 
             "train.steps": "4000"}
 GD_PROTOCOL_PAPER = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_PAPER,
                      "seed": "range(6)", "train.steps": "4000"}
-GD_QUICK = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_QUICK, "seed": "range(4)",
-            "train.steps": "3000"}
+GD_QUICK = {"problem.N": "250,500", "problem.alpha": ALPHAS_GD_QUICK, "seed": "range(4)",
+            "train.steps": "2000"}
 GD_SMOKE = {"problem.N": "40,80", "problem.alpha": "1.0,3.0", "seed": "range(2)",
             "train.steps": "100", **NO_THEORY}
 GD_PROTOCOLS = ("gd_flow_continuous", "gd_plain_continuous", "gd_p2_continuous",
@@ -155,8 +155,8 @@ MODES = {
                           "seed": "range(4)"},
             "fig9_gd_continuous": GD_QUICK,
             "fig10_gd_discontinuous": GD_QUICK,
-            **_protocols({**GD_QUICK, "problem.N": "250,500"}),
-            "extra_gd_hessian": {"problem.N": "500", "seed": "range(2)", "train.steps": "3000"},
+            **_protocols({**GD_QUICK, "seed": "range(3)"}),
+            "extra_gd_hessian": {"problem.N": "500", "seed": "range(2)", "train.steps": "2000"},
             "extra_finite_size": {"problem.N": "125", "problem.alpha": ALPHAS_FIG1_QUICK,
                                   "seed": "range(4)"},
             "train_success": {"problem.N": "50", "problem.p": "1,2,4", "problem.a": "0.7",
