@@ -1,4 +1,4 @@
-"""The activations that teacher and student share (MODEL.md, sections 1 and 6).
+"""The activations that teacher and student share (docs/model.md, sections 1 and 6).
 
 Each is one small named object: ``sigma``, its first and second derivatives ``d1``, ``d2``
 (elementwise on tensors) and its range ``(lower, upper)``. The labels

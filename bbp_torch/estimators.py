@@ -7,7 +7,7 @@ Both estimators act on the seed-averaged overlap curve ``m(alpha)`` of one ``(N,
   alpha_BBP. Its N = infinity value (:func:`theory_crossing`) is alpha_BBP itself when the
   overlap jumps above ``m_c`` at a discontinuous transition, and the alpha where the theory's
   ``m(alpha) = m_c`` otherwise (above alpha_BBP, since m grows from 0 at a continuous one).
-* **alpha_0** (:func:`fit_alpha0`, MODEL.md claim 5): assume the residual overlap vanishes like a
+* **alpha_0** (:func:`fit_alpha0`, docs/model.md claim 5): assume the residual overlap vanishes as a
   square root, ``m^2 = s (alpha - alpha_0)``; fit ``m^2`` linearly in alpha over the onset window
   (mean ``m^2`` between a floor above the finite-N background and a ceiling below saturation)
   and take the zero of the fit. Its N = infinity value is :func:`theory_alpha0`.

@@ -1,4 +1,4 @@
-"""The exact Hessian of the loss at the student's weights (MODEL.md, sections 2 and 6).
+"""The exact Hessian of the loss at the student's weights (docs/model.md, sections 2 and 6).
 
 Conventions
 -----------

@@ -1,4 +1,4 @@
-"""The teacher-student soft committee (MODEL.md, sections 1 and 6).
+"""The teacher-student soft committee (docs/model.md, sections 1 and 6).
 
 Conventions
 -----------

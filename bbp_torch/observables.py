@@ -1,4 +1,4 @@
-"""Observables of the bottom of the spectrum (MODEL.md, section 3).
+"""Observables of the bottom of the spectrum (docs/model.md, section 3).
 
 Conventions
 -----------
@@ -29,7 +29,7 @@ def _orthonormal_rows(R: torch.Tensor) -> torch.Tensor:
 def overlap_matrix(v: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     """``m_kl = v_k . q_l`` with ``q_l`` the orthonormalised rows of ``R``; shape (p, rows).
 
-    For near-orthogonal rows of norm sqrt(N) this is ``v_k . r_l / sqrt(N)`` of MODEL.md.
+    For near-orthogonal rows of norm sqrt(N) this is ``v_k . r_l / sqrt(N)`` of docs/model.md.
     """
     N = R.shape[1]
     blocks = v.reshape(-1, N).to(R.dtype)
@@ -42,7 +42,7 @@ def frobenius_overlap(v: torch.Tensor, R: torch.Tensor) -> float:
 
 
 def teacher_overlap(v: torch.Tensor, W_star: torch.Tensor) -> float:
-    """The overlap ``m`` of MODEL.md: Frobenius norm of the ``p x p*`` overlap with the teacher."""
+    """The overlap ``m`` (docs/model.md, section 3): Frobenius norm of the ``p x p*`` overlap."""
     return frobenius_overlap(v, W_star)
 
 
@@ -55,7 +55,7 @@ def subspace_overlap(V: torch.Tensor, R: torch.Tensor) -> float:
     """Mean squared projection of the columns of ``V`` (pN, j) on ``span{e_k (x) r_l}``.
 
     With ``j = p p*`` bottom eigenvectors and ``R`` the teacher this is the second observable of
-    MODEL.md: the fraction of the (degenerate at large N) outlier space lying in the teacher
+    docs/model.md: the fraction of the (degenerate at large N) outlier space lying in the teacher
     subspace; 1 when the span of ``V`` is that subspace.
     """
     N = R.shape[1]

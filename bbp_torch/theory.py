@@ -1,6 +1,6 @@
 """N = infinity theory of the Hessian spectrum at initialization (numpy/scipy only).
 
-Conventions (MODEL.md sections 1, 2 and 5; derivation in docs/theory.md)
+Conventions (docs/model.md, sections 1, 2, 5; derivation in docs/theory.md)
 -----------------------------------------------------------------------
 ``H`` is the ``pN x pN`` Hessian of the loss, ``H = (1/N) sum_mu C^mu (x) x x^T`` with
 ``C = beta I_p + gamma u u^T``. All computations use the *rescaled* units of ``pH``

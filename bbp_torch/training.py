@@ -3,7 +3,7 @@
 Conventions
 -----------
 * **Learning rate in natural units.** The loss ``L`` is a sum over the ``M`` samples and the
-  Hessian scales like ``1/p`` (MODEL.md works with ``p H``), so a step is
+  Hessian scales like ``1/p`` (docs/theory.md works with ``p H``), so a step is
 
       W <- W - eta grad L,      eta = lr * p * N / M  (= lr * p / alpha),
 

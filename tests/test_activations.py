@@ -1,4 +1,4 @@
-"""Other activations than the square (MODEL.md, section 6; the paper's Fig. 8): every Hessian
+"""Other activations than the square (docs/model.md, section 6; the paper's Fig. 8): every Hessian
 path against the student module by autograd and finite differences, the validation of ``a``,
 no theory, the square unchanged, and the BBP-like rise of the overlap."""
 

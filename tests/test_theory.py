@@ -1,7 +1,7 @@
 """Pure N = infinity theory (bbp_torch.theory): fast, no simulation.
 
 Where a closed form or a quadrature of the module is checked, the reference is computed here
-independently: adaptive quadrature (scipy.integrate.quad) of the chi-square laws of MODEL.md
+independently: adaptive quadrature (scipy.integrate.quad) of the chi-square laws of docs/model.md
 section 5, or closed forms of scipy.special, never the module's own nodes.
 """
 
@@ -34,7 +34,7 @@ def expect(f, dof: float, epsrel: float = 1e-11, epsabs: float = 0.0) -> float:
 
 def pole_threshold_by_quadrature(p: float, p_star: float, a: float) -> float:
     """alpha solving the teacher equation 1/g = alpha E[(y - 1) Phi_g] at the pole g = -1/2
-    (rescaled units, MODEL.md section 5), with E over yh ~ chi2(p)/p and y ~ chi2(p*)/p* done
+    (rescaled units, docs/theory.md section 5), with E over yh ~ chi2(p)/p and y ~ chi2(p*)/p* done
     by nested adaptive quadrature; p = inf: yh = 1 and only the weight at is left."""
     def phi(yh, y):
         at = 2 * (yh - y) / (a + y)

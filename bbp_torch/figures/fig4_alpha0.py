@@ -1,6 +1,6 @@
 """Fig. 4: the lower threshold alpha_0 vs the student width p (p* = 1, one N).
 
-alpha_0 (MODEL.md claim 5; :func:`bbp_torch.estimators.fit_alpha0`): the seed-mean ``m^2`` of
+alpha_0 (docs/model.md claim 5; :func:`bbp_torch.estimators.fit_alpha0`): the seed-mean ``m^2`` of
 the bottom eigenvector is fitted linearly in alpha over the onset window ``0.1 <= m^2 <= 0.3``
 (one contiguous stretch of the rise, at least 3 grid points) and alpha_0 is the zero of the fit;
 error bars: bootstrap over seeds. Left: alpha_0 vs p for each a of preset ``fig4_alpha0``, with

@@ -2,7 +2,7 @@
 
 Overlap m of the bottom Hessian eigenvector with the teacher vs alpha, mean ± standard error over
 seeds at several N, for the sigmoid with a = 1 (preset ``fig8_sigmoid``) and tanh with a = 50
-(preset ``fig8_tanh``), p = p* = 1. There is no N = infinity theory for them (MODEL.md
+(preset ``fig8_tanh``), p = p* = 1. There is no N = infinity theory for them (docs/model.md
 section 6): the sharpening of the curves with N is the sign of a BBP-like transition. Dotted:
 the alpha where the mean overlap of the largest N first reaches 0.3 (the crossing estimator).
 """
