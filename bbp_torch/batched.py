@@ -23,8 +23,8 @@ def batched_dense_hessian(problems: list[Problem], kind: str = "euclidean") -> t
     """``(S, pN, pN)`` closed-form Hessians of problems with equal ``(N, M, p)``.
 
     One batched product ``(X * c_kl)^T X / N`` per independent block ``k <= l`` for all seeds
-    at once: at N=100, p=2 this builds 32 Hessians ~2.5x faster than stacking
-    :func:`bbp_torch.hessian.dense_hessian` of each seed.
+    at once, faster than stacking
+    :func:`bbp_torch.hessian.dense_hessian` of each seed (measured: docs/large_n.md).
     """
     _check_kind(kind)
     weights = [SampleWeights(pr) for pr in problems]

@@ -404,16 +404,16 @@ def default_block_size(device_type: str, p: int = 4, float32_products: bool = Fa
     ``solver.mixed_precision``, or ``dtype=float32``) to up to 32 columns with at most 8
     vectors; on a GPU 16.
 
-    On two CPU cores one float64 product pass over ``X`` with 16 columns ran at 45-70 GFLOP/s
-    against 14-25 with 4 (memory bound), so p = 2 takes 8 vectors: at N = 4000, p = 2 the
-    bottom 8 pairs needed 245 block steps of 8 against 336 of 4, at a step about 1.2x the cost.
+    On the CPU a float64 product pass over ``X`` with 4 columns is memory bound and one with 16
+    runs at about three times its flop rate, so p = 2 takes 8 vectors: at N = 4000, p = 2 the
+    bottom 8 pairs needed 245 block steps of 8 against 336 of 4, each step costing little more.
     At p = 4 four vectors already fill 16 columns; wider blocks need many more vectors (N = 2000:
-    900 with 4, 1432 with 8) and in float64 cost more (4.9-5.0 s against 5.7-5.8 s). Float32
-    products of 32 columns cost little more than of 16 (N = 16000, p = 4: 0.75 against 0.60 s),
-    so there p = 3-4 take 8 vectors: mixed precision at N = 16000, p = 4, tol 1e-6 took 315
-    float32 steps of 8 in 239 s against 443 of 4 in 280 s (N = 2000-4000, p = 3-4: 4-17%
-    faster); p = 1-2 keep 16 and 8 (wider blocks were slower there). On a GPU a pass is cheap
-    and the per-step overhead dominates, so wider blocks pay.
+    900 with 4, 1432 with 8) and in float64 took longer. Float32 products of 32 columns cost
+    little more than of 16, so there p = 3-4 take 8 vectors: mixed precision at N = 16000, p = 4,
+    tol 1e-6 took 315 float32 steps of 8 against 443 of 4, faster at N = 2000-16000 on the
+    machine that set the rule (not on every machine); p = 1-2 keep 16 and 8 (wider blocks were
+    slower there). On a GPU a pass is cheap and the per-step overhead dominates, so wider blocks
+    pay. Measured: docs/large_n.md.
     """
     if device_type != "cpu":
         return 16
@@ -440,7 +440,8 @@ def default_basis_size(k: int, block_size: int, n: int | None = None) -> int:
     diagonalises a larger projected matrix: at pN = 8000 a basis of 800 saved 8% of the
     products and was slower than 328; at N = 16000, p = 4 one of 1000 saved 7.5% of the
     products (1668 against 1804) while its ``eigh`` solves cost more than the products saved;
-    with float32 blocks of 8 one of 640 was 5% faster there and 1% slower at N = 8000.
+    with float32 blocks of 8 one of 640 was faster there and slower at N = 8000 (measured:
+    docs/large_n.md).
     """
     m = max(3 * k, k + 2 * block_size, k + 320)
     return m if n is None else max(k + 2 * block_size, min(m, n // 2))
@@ -452,8 +453,8 @@ def refinement_basis_size(basis_size: int, k: int) -> int:
     ``k`` start vectors, the first expansion of ``k`` residuals and ``2k`` next Ritz vectors,
     and one more). It keeps the products of its basis too, so the two take the memory of the
     Lanczos basis; half of the default also diagonalises quickly enough to do at every step
-    (N = 2000, p = 4: 2.2-2.5 s with 160 columns against 2.5-2.8 s with 328, 201-209
-    products either way)."""
+    (N = 2000, p = 4: the same 201-209 products as with 328 columns, in less time; measured:
+    docs/large_n.md)."""
     return max(basis_size // 2, 5 * k)
 
 

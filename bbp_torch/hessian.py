@@ -296,7 +296,7 @@ class HessianOperator(_Operator):
 
     ``dtype`` (that of ``W``) is the precision of the vectors going in and out; the two passes
     over ``X`` run in ``compute_dtype`` (default ``dtype``). A float32 ``compute_dtype`` on
-    float32 ``X`` skips the cast and is ~1.6x faster on the CPU, at a relative error of a few
+    float32 ``X`` skips the cast and is faster (docs/large_n.md), at a relative error of a few
     ``1e-7`` per product: :func:`bbp_torch.spectrum.lanczos.iterative_bottom` uses it only for a
     first phase (``mixed_precision``) and finishes and checks every pair with float64 products.
     """
@@ -332,7 +332,7 @@ class HessianOperator(_Operator):
         When ``X`` is stored wider than ``dtype`` (float64 ``X``, float32 products) the new
         operator keeps its own copy of ``X`` in ``dtype`` (``M N`` more numbers of ``dtype``):
         casting every chunk in every product cost more than the narrower products saved
-        (N = 2000, p = 4: 8.4 s against 5.3 s in float64; with the copy, 4.0-4.3 s)."""
+        (measured: docs/large_n.md)."""
         other = copy.copy(self)
         other.n_products = 0
         other._set_compute_dtype(dtype)

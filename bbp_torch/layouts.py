@@ -8,11 +8,9 @@ A product ``H V`` (:class:`bbp_torch.hessian.HessianOperator`) makes two passes 
 
 Each pass can be handed to the CPU's libraries in several equivalent ways, the same sums in
 another order (the results differ by rounding only), and which one runs fastest depends on the
-CPU, far more than one would guess. Measured side by side at N = 4000, M = 16000, 16 columns, on
-a two-core AMD EPYC: pass one in float64 took 178 ms as ``X_c V`` and 63 ms as
-``(V^T X_c^T)^T`` through MKL; in float32, 37 ms through MKL and 13 ms through oneDNN. An Intel
-machine of an earlier session ran pass two 1.5x faster in the plain layout where another ran it
-1.5x faster transposed. So for a large ``X`` (:data:`TUNE_BYTES`) the CPU product times every
+CPU, far more than one would guess: the fastest layout of a pass can take a third of the time of
+the slowest, and two machines can rank the same two layouts in opposite orders (measured: see
+docs/large_n.md). So for a large ``X`` (:data:`TUNE_BYTES`) the CPU product times every
 layout of each pass once per (dtype, N, chunk rows, threads) and keeps the first of the list
 (the plain one first) that takes at most 1.25 times the fastest (:data:`MARGIN`), so that a
 machine makes the same choice, and so the same numbers, from run to run unless two layouts sit
@@ -33,7 +31,8 @@ import torch
 TUNE_BYTES = 8 * 2**20
 # A layout later in the list is taken only when every earlier one takes more than 1/MARGIN
 # (1.25x) its time: the wins that matter are 1.5-3x, and near-equal layouts (oneDNN's pass two
-# against MKL's transposed one: 6.5 against 7.4 ms) flipped from run to run with a 10% margin.
+# against MKL's transposed one, about 12% apart) flipped from run to run with a 10% margin
+# (measured: docs/large_n.md).
 MARGIN = 0.8
 
 
@@ -82,7 +81,7 @@ FIRST_PASSES = (
             lambda Xc, V_rows: _LINEAR(Xc, V_rows, None, "none", [], ""), onednn=True),
 )
 # oneDNN's pass two before MKL's transposed one: where the two were near (AMD EPYC, float32),
-# oneDNN was the faster at N = 1000-4000 (6.5 against 7.4 ms at N = 2000) and equal at 16000.
+# oneDNN was the faster at N = 1000-4000 and equal at 16000 (measured: docs/large_n.md).
 SECOND_PASSES = (
     PassTwo("T^T X_c", False, lambda out, T, Xc: out.addmm_(T.T, Xc)),
     PassTwo("oneDNN T^T X_c", False,

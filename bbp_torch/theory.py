@@ -636,7 +636,7 @@ def density(p, p_star, a, alpha, lambdas, rescaled=False) -> np.ndarray:
 
     Zero left of the edge; outliers carry O(1/N) mass and are not included. For alpha < 1, H
     has rank <= pM: an atom of mass 1 - alpha sits at lambda = 0 and is removed here, so rho
-    integrates to min(alpha, 1). About 1 ms per point (0.1 ms for p = inf).
+    integrates to min(alpha, 1). One complex root per point (measured: docs/large_n.md).
     """
     p, p_star, a, alpha = _check(p, p_star, a, alpha)
     unit = _unit(p, rescaled)

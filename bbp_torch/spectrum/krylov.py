@@ -74,7 +74,7 @@ def seeded_block(n: int, b: int, seed: int, dtype: torch.dtype,
 
 def orthogonalize(W: torch.Tensor, Q: torch.Tensor, passes: int = 2) -> torch.Tensor:
     """Coefficients ``C = Q^T W`` and ``W <- W - Q C`` in place; ``passes`` times (classical
-    Gram-Schmidt, twice is enough). ``(W^T Q)^T`` is used: MKL is ~3x faster on that layout."""
+    Gram-Schmidt, twice is enough). ``(W^T Q)^T`` is used: MKL's faster layout (docs/large_n.md)."""
     C = (W.T @ Q).T
     W -= Q @ C
     for _ in range(passes - 1):
