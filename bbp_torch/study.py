@@ -30,6 +30,7 @@ from bbp_torch.runtime import Timer, device_label, limit_threads
 from bbp_torch.spectrum import Eigenpairs, bottom_eigenpairs
 from bbp_torch.spectrum.slq import run_density
 from bbp_torch.training import (
+    UNSTABLE_FACTOR,
     Tracker,
     Trajectory,
     exact_gen_error,
@@ -103,8 +104,9 @@ def run_training(cfg) -> TrainResult:
     record = new_record(status, asdict(c), metrics, timer.timings, device_label(r.device), warning)
     if traj.stop_reason == "diverged":  # no valid final numbers: a numerical failure, kept
         record.update(status="error", error_kind="numerical", error=(
-            f"the descent diverged at step {traj.steps} (the training loss became non-finite "
-            f"or exploded); every final_* is null. Lower train.lr (now {t.lr:g})."))
+            f"the descent diverged at step {traj.steps} (the training loss became non-finite, "
+            f"exploded, or rose above {UNSTABLE_FACTOR:g} times its start: the step is "
+            f"unstable); every final_* is null. Lower train.lr (now {t.lr:g})."))
     return TrainResult(record=record, trajectory=traj)
 
 

@@ -1,6 +1,7 @@
 """Gradient descent (bbp_torch.training): the steps, the tracked measurements, the overlap and
 generalization-error definitions, recovery of the teacher, the spectral warm start."""
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,7 @@ from bbp_torch.hessian import dense_hessian, gradient
 from bbp_torch.model import make_problem
 from bbp_torch.training import (
     HESSIAN_KEYS,
+    UNSTABLE_FACTOR,
     Tracker,
     descent_direction,
     gd,
@@ -272,3 +274,20 @@ def test_plateau_stops_a_stalled_descent_and_never_a_descending_one():
                         tracker=Tracker.with_fresh_data(recovering, 200))
     assert traj.stop_reason == "max_steps" and traj.plateau_step is None
     assert traj.series["overlap"][-1] > 0.99
+
+
+def test_an_unstable_step_is_a_diverged_descent_and_a_stable_one_is_not():
+    """Spherical GD cannot blow up (the rows stay on the sphere), but a step beyond the largest
+    curvatures throws the student uphill, onto one sample: the loss climbs far above its
+    start, and the descent stops as diverged. The same draw at a small step descends."""
+    problem = make_problem(100, 1, 1, 2.0, 0.5, seed=0)
+    tracker = Tracker.with_fresh_data(problem, 200)
+    unstable = spherical_gd(problem, lr=2.0, steps=400, track_every=10, hessian_every=0,
+                            tracker=tracker)
+    loss = unstable.series["train_loss"]
+    assert unstable.stop_reason == "diverged" and unstable.steps < 400
+    assert math.isfinite(loss[-1]) and loss[-1] > UNSTABLE_FACTOR * loss[0]
+    stable = spherical_gd(problem, lr=0.05, steps=400, track_every=10, hessian_every=0,
+                          tracker=Tracker.with_fresh_data(problem, 200))
+    assert stable.stop_reason == "max_steps" and max(stable.series["train_loss"]) <= \
+        stable.series["train_loss"][0]

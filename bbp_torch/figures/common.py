@@ -61,12 +61,12 @@ ALPHAS_GD_QUICK = "1.5,2.0,2.5,3.0,3.5,4.0"
 GD_PAPER = {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_GD_PAPER, "seed": "range(6)",
             "train.steps": "4000"}
 GD_PROTOCOL_PAPER = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_PAPER,
-                     "seed": "range(6)", "train.steps": "4000"}
+                     "seed": "range(4)", "train.steps": "4000"}
 GD_QUICK = "1.5,2.0,2.5,3.0,3.5,4.0"
 GD_PAPER = {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_GD_PAPER, "seed": "range(6)",
             "train.steps": "4000"}
 GD_PROTOCOL_PAPER = {"problem.N": "250,500,1000", "problem.alpha": ALPHAS_GD_PAPER,
-                     "seed": "range(6)", "train.steps": "4000"}
+                     "seed": "range(4)", "train.steps": "4000"}
 GD_QUICK = {"problem.N": "250,500", "problem.alpha": ALPHAS_GD_QUICK, "seed": "range(4)",
             "train.steps": "2000"}
 GD_SMOKE = {"problem.N": "40,80", "problem.alpha": "1.0,3.0", "seed": "range(2)",
@@ -120,7 +120,8 @@ MODES = {
             "fig8_tanh": {"problem.N": "250,500,1000,2000", "problem.alpha": ALPHAS_ACTIVATIONS,
                           "seed": SEEDS20},
             "fig9_gd_continuous": GD_PAPER,
-            "fig10_gd_discontinuous": {**GD_PAPER, "problem.alpha": ALPHAS_GD_DISC_PAPER},
+            "fig10_gd_discontinuous": {**GD_PAPER, "problem.alpha": ALPHAS_GD_DISC_PAPER,
+                                       "seed": "range(4)"},
             **_protocols(GD_PROTOCOL_PAPER, ALPHAS_GD_P2_PAPER),
             "extra_gd_hessian": {"seed": "range(4)", "train.steps": "6000"},
             "extra_finite_size": {"problem.N": "125", "problem.alpha": ALPHAS_FIG1_PAPER,
