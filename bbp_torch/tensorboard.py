@@ -164,7 +164,8 @@ def log_density(writer, edges, density, n: int, tag: str = "spectrum/density_slq
 
 # Series of a training run plotted under train/ and hessian/.
 TRAIN_SCALARS = ("train_loss", "gen_error", "gen_error_exact", "overlap", "norm")
-HESSIAN_SCALARS = ("lambda_min", "eigvec_overlap", "eigvec_overlap_subspace", "lambda_edge")
+HESSIAN_SCALARS = ("lambda_min", "lambda_edge", "eigvec_overlap", "eigvec_overlap_subspace",
+                   "eigvec_gradient_overlap")  # = bbp_torch.training.HESSIAN_KEYS
 # Metrics of a training record shown as HParams metrics (when numeric).
 TRAIN_HPARAM_METRICS = (
     "final_overlap", "final_gen_error", "success", "steps", "init.lambda_min", "init.overlap",

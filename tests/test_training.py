@@ -291,3 +291,9 @@ def test_an_unstable_step_is_a_diverged_descent_and_a_stable_one_is_not():
                           tracker=Tracker.with_fresh_data(problem, 200))
     assert stable.stop_reason == "max_steps" and max(stable.series["train_loss"]) <= \
         stable.series["train_loss"][0]
+
+
+def test_tensorboard_plots_every_tracked_hessian_series():
+    from bbp_torch.tensorboard import HESSIAN_SCALARS
+
+    assert set(HESSIAN_SCALARS) == set(HESSIAN_KEYS)
