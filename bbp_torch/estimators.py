@@ -416,9 +416,24 @@ def extrapolate_onset(sizes, values, errs=None) -> dict:
     the time it needs to grow it to O(1) along an unstable direction grows like ``log N``;
     the finite-N help of the initialization's information (a finite time to escape against an
     infinite one) therefore fades like ``1/log N``, not like a power of N. Returns
-    ``{"value", "err", "slope", "law", "sizes"}``.
+    ``{"value", "err", "slope", "law", "sizes", "chi2_dof"}`` (``chi2_dof`` says whether the
+    law fits the onsets within their errors).
     """
     sizes = np.asarray(sizes, dtype=float)
-    value, slope, err = weighted_line(1 / np.log(sizes), values, errs)
+    x = 1 / np.log(sizes)
+    value, slope, err = weighted_line(x, values, errs)
     return {"value": value, "err": err, "slope": slope, "law": ONSET_LAW,
-            "sizes": [int(n) for n in sizes]}
+            "sizes": [int(n) for n in sizes], "chi2_dof": _chi2_dof(x, values, errs, value, slope)}
+
+
+def _chi2_dof(x, y, yerr, intercept: float, slope: float) -> float:
+    """Chi-square per degree of freedom of the line ``intercept + slope x`` through the points
+    (NaN without errors or with fewer than three points): about 1 when the law fits."""
+    if yerr is None:
+        return math.nan
+    x, y, e = (np.asarray(v, dtype=float) for v in (x, y, yerr))
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(e) & (e > 0)
+    if ok.sum() < 3 or not math.isfinite(intercept):
+        return math.nan
+    r = (y[ok] - intercept - slope * x[ok]) / e[ok]
+    return float(np.sum(r**2) / (ok.sum() - 2))

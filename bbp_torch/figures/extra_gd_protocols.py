@@ -39,7 +39,9 @@ def draw(ctx: Context) -> dict:
         onset = onsets[preset]
         plot_curves(ax, onset)
         ax.set_title(f"{label(onset)} ({onset['transition']})\nat most {onset['steps']} steps, "
-                     f"{onset['seeds']} seeds per point", fontsize=8)
+                     f"{onset['seeds']}-{onset['seeds_max']} seeds per point, "
+                     f"{sum(v['not_ok'] for v in onset['per_N'].values())} diverged left out",
+                     fontsize=8)
         plots.legend(ax, fontsize=6, loc="upper left")
     cells[4].axis("off")
     compared = [dict(onsets[p], label=label(onsets[p])) for p in PRESETS if onsets[p]["N"]]

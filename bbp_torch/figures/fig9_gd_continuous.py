@@ -50,7 +50,7 @@ def gd_onset(ctx: Context, preset: str) -> dict:
     ``ctx.summary["gd_onset"][preset]`` (without the curves).
     """
     table = ctx.table(preset)
-    _, base, _ = ctx.grid(preset)
+    _, base, swept = ctx.grid(preset)
     pr, tr = base["problem"], base["train"]
     p, p_star, a = int(pr["p"]), int(pr["p_star"]), float(pr["a"])
     threshold = theory.threshold(p, p_star, a)
@@ -61,6 +61,7 @@ def gd_onset(ctx: Context, preset: str) -> dict:
            "method": tr["method"], "lr": float(tr["lr"]), "steps": int(tr["steps"]),
            "N": sizes, "curves": {}, "per_N": {}, "crossings": {}, "init": None, "seeds": 0}
     per_size, counts = {}, []
+    grid_runs = len(swept.get("problem.alpha", [0])) * len(swept.get("seed", [0]))
     for N in sizes:
         alphas, best = samples(table, {"config.problem.N": N}, "metrics.max_overlap")
         x, y, err = mean_curve(alphas, best)
@@ -70,6 +71,8 @@ def gd_onset(ctx: Context, preset: str) -> dict:
         out["curves"][N] = {"alpha": x.tolist(), "mean": y.tolist(), "sem": err.tolist(),
                             "fraction": onset["fraction"]}
         out["per_N"][N] = {k: v for k, v in onset.items() if k != "fraction"}
+        # runs of the grid without an ok record: diverged descents (an unstable step), failures
+        out["per_N"][N]["not_ok"] = grid_runs - int(sum(len(v) for v in best))
     for small, large in zip(sizes[:-1], sizes[1:], strict=True):
         (alphas, s), (alphas_l, big) = per_size[small], per_size[large]
         if len(alphas) == len(alphas_l) and np.allclose(alphas, alphas_l):
@@ -82,6 +85,7 @@ def gd_onset(ctx: Context, preset: str) -> dict:
         x, y, _ = mean_curve(alphas, [v**2 for v in init])
         out["init"] = {"N": sizes[-1], "alpha": x.tolist(), "m2": y.tolist()}
     out["seeds"] = min(counts, default=0)
+    out["seeds_max"] = max(counts, default=0)
     ctx.summary.setdefault("gd_onset", {})[preset] = {
         k: v for k, v in out.items() if k not in ("curves", "init")}
     return out
@@ -157,16 +161,19 @@ def draw_gd(ctx: Context, preset: str, name: str, number: str) -> dict:
     left, right = axes[0, 0], axes[0, 1]
     plot_curves(left, onset)
     params = plots.params_text(p=onset["p"], p_star=onset["p_star"], a=onset["a"])
+    not_ok = sum(v["not_ok"] for v in onset["per_N"].values())
     left.set_title(f"Fig. {number}  GD from the random init: {params} ({onset['transition']})\n"
                    f"{onset['method']}, lr={onset['lr']}, at most {onset['steps']} steps, "
-                   f"mean ± s.e. over {onset['seeds']} seeds", fontsize=9)
+                   f"mean ± s.e. over {onset['seeds']}-{onset['seeds_max']} seeds "
+                   f"({not_ok} diverged runs left out)", fontsize=9)
     plots.legend(left, fontsize=7, loc="upper left")
     if onset["N"]:
         plot_extrapolation(right, [onset])
         lines = [f"N={N}: {_fmt(v['value'], v['err'])}" for N, v in onset["per_N"].items()]
         ext = onset["extrapolated"]
         plots.note(right, "half the seeds recover at\n" + "\n".join(lines)
-                   + f"\nN=inf: {_fmt(ext['value'], ext['err'])}", loc="lower right")
+                   + f"\nN=inf ({ONSET_LAW}): {_fmt(ext['value'], ext['err'])}, "
+                   f"chi2/dof {ext['chi2_dof']:.1f}", loc="lower right")
         plots.legend(right, fontsize=7, loc="upper left")
     right.set_title("onset of recovery by descent against N", fontsize=9)
     fig.tight_layout()
