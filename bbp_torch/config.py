@@ -561,9 +561,10 @@ class Resolved:
         return self.config.problem.p * self.config.problem.N
 
 
-# Fields that do not change a run's numbers: a finished record made under other values of
-# these is the same run (a resumed sweep skips it).
-NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb")
+# Fields that do not change a run's numbers (a group stands for all its fields): a finished
+# record made under other values of these is the same run (a resumed sweep skips it), and
+# TensorBoard's HParams leave them out.
+NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb", "device")
 
 
 def run_identity(config: dict) -> dict:
