@@ -376,13 +376,17 @@ def _write_curves(out: Path, writer, data, x: str, swept: list[str], listed: lis
             (f"{prefix}/{column}_vs_{short}", float(y), int(round(scale * value)))
             for value, y in series.dropna().items())
 
-    fig, axes = plt.subplots(1, len(measured), figsize=(3.6 * len(measured), 3.2),
-                             squeeze=False)
+    cols = min(3, len(measured))
+    rows = -(-len(measured) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.0 * rows), squeeze=False)
+    for ax in grid.ravel()[len(measured):]:
+        ax.set_visible(False)
+    panels = grid.ravel()[:len(measured)]  # one per metric
     for key, part in (data.groupby(groups) if groups else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
         by_x = part.groupby(x)[measured]
         mean, sem = by_x.mean(), by_x.sem().fillna(0.0)
-        for ax, m in zip(axes[0], measured, strict=True):
+        for ax, m in zip(panels, measured, strict=True):
             write(name(groups, key), "sweep", m, mean[m])
             write(name(groups, key), "sweep_stderr", m, sem[m])
             ax.errorbar(mean.index, mean[m], yerr=sem[m], marker="o", ms=3, capsize=2,
@@ -390,7 +394,7 @@ def _write_curves(out: Path, writer, data, x: str, swept: list[str], listed: lis
     theory_groups = [k for k in groups if k != "problem.N"]
     for key, part in (data.groupby(theory_groups) if theory_groups else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
-        for ax, m in zip(axes[0], measured, strict=True):
+        for ax, m in zip(panels, measured, strict=True):
             if THEORY_OF.get(m) in part.columns:
                 curve = part.groupby(x)[THEORY_OF[m]].mean()
                 write(name(theory_groups, key, "theory"), "sweep", m, curve)
@@ -403,10 +407,10 @@ def _write_curves(out: Path, writer, data, x: str, swept: list[str], listed: lis
                 sub.add_scalar(tag, y, step)
         finally:
             sub.close()
-    for ax, m in zip(axes[0], measured, strict=True):
+    for ax, m in zip(panels, measured, strict=True):
         ax.set_xlabel(x)
         ax.set_title(m, fontsize=9)
-    axes[0][0].legend(fontsize=7)
+    panels[0].legend(fontsize=7)
     fig.tight_layout()
     writer.add_figure("sweep/figure", fig, 0)
     plt.close(fig)
