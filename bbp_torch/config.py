@@ -571,8 +571,9 @@ class Resolved:
 # Fields (and groups of fields) that do not change a run's numbers: the one list behind both a
 # run's identity (a finished record made under other values of these is the same run, which a
 # resumed sweep skips) and the names of sweep run folders (Hydra's override_dirname leaves them
-# out, through folder_excluded_keys), so that turning TensorBoard on for a rerun finds the runs.
-NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb")
+# out, through folder_excluded_keys), so that turning TensorBoard on for a rerun finds the runs;
+# TensorBoard's HParams leave them out too.
+NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb", "device")
 
 
 def folder_excluded_keys() -> list[str]:

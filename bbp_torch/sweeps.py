@@ -17,7 +17,14 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bbp_torch.results import FINISHED, RECORD_NAME, find_records, load_table, read_record
+from bbp_torch.results import (
+    FINISHED,
+    RECORD_NAME,
+    find_records,
+    flatten,
+    load_table,
+    read_record,
+)
 
 SWEEP_LOG = "sweeps.jsonl"
 SWEEP_FILE = "multirun.yaml"  # Hydra's, rewritten by every sweep into the folder
@@ -70,6 +77,27 @@ def sweep_run_names(config) -> list[str]:
     jobs = sweep_jobs(params, list(hc.overrides.task))
     return sorted({job_dirname(job, naming.exclude_keys, naming.item_sep, naming.kv_sep)
                    for job in jobs})
+
+
+def sweep_fields(config, schema: type) -> list[str]:
+    """The fields of ``schema`` that a sweep sets (``config``: composed, with its ``hydra``
+    node): the keys of its jobs' overrides (a preset's sweeper params and the command line),
+    and the fields whose composed value (a preset's included) is not the schema's default;
+    sorted."""
+    from dataclasses import asdict
+
+    from omegaconf import OmegaConf
+
+    hc = config.hydra
+    params = hc.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
+    keys = {o.split("=", 1)[0].lstrip("+~") for job in sweep_jobs(params, list(hc.overrides.task))
+            for o in job}
+    defaults = flatten(asdict(schema()))
+    composed = flatten(OmegaConf.to_container(
+        OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]), resolve=True))
+    changed = {k for k, v in composed.items() if k in defaults and v != defaults[k]}
+    return sorted((keys & set(defaults)) | changed)
 
 
 def register_sweep(sweep_dir: str | Path, names: list[str], overrides: list[str]) -> None:
@@ -363,5 +391,5 @@ def collect(roots: list[str | Path], out: str | Path | None = None,
 
 
 __all__ = ["collect", "duration", "expected_names", "expected_runs", "job_dirname",
-           "progress_line", "read_sweeps", "register_sweep", "summarize", "sweep_jobs",
-           "sweep_outcome", "sweep_run_names", "tally", "write_table"]
+           "progress_line", "read_sweeps", "register_sweep", "summarize", "sweep_fields",
+           "sweep_jobs", "sweep_outcome", "sweep_run_names", "tally", "write_table"]

@@ -1,10 +1,17 @@
-"""Every TensorBoard writer of the package: runs of the study and of training, theory curves,
-figures.
+"""Every TensorBoard writer of the package: runs of the study and of training, sweeps, theory
+curves, figures.
 
 A run's events go into the run's own folder (one writer): scalars, the eigenvalue histogram (or
-the SLQ density), the spectrum figure, and the hparams summaries, written into that writer
-directly rather than through ``SummaryWriter.add_hparams`` (which opens a separate sub-run), so a
-Hydra multirun folder compares cleanly in TensorBoard's HParams tab.
+the SLQ density), the spectrum figure, and the run as an HParams session: the fields that
+identify it (:data:`bbp_torch.config.NOT_IDENTIFYING` left out), booleans as booleans, written
+into that writer directly rather than through ``SummaryWriter.add_hparams`` (which opens a
+separate sub-run and writes booleans as numbers).
+
+A sweep's folder gets, at the sweep's end, the sweep-level run ``<sweep folder>/sweep``
+(:func:`log_sweep`): the HParams experiment, which lists the swept fields first (the table
+opens on them), and each main metric against the swept parameter. A run writes no experiment
+of its own: TensorBoard takes the first one it finds, and infers one from the sessions (fields
+that differ first) where there is none, as in a sweep still running.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bbp_torch.results import flatten
+from bbp_torch.config import run_identity
+from bbp_torch.results import find_records, flatten, read_record
 
 # Metrics shown as scalars and as HParams metrics (when present and numeric).
 SCALAR_METRICS = (
@@ -27,14 +35,10 @@ def _numeric(x) -> bool:
 
 
 def hparam_values(config: dict) -> dict:
-    """The flattened config, with values TensorBoard accepts (numbers, strings, bools)."""
-    out = {}
-    for key, value in flatten(config).items():
-        if isinstance(value, (int, float, str, bool)):
-            out[key] = value
-        elif value is None:
-            out[key] = "None"
-    return out
+    """The fields of a run's config that identify it (:func:`bbp_torch.config.run_identity`),
+    flattened: numbers, strings and booleans; unset fields (None) left out."""
+    return {key: value for key, value in flatten(run_identity(config)).items()
+            if isinstance(value, (int, float, str, bool))}
 
 
 def spectrum_figure(values: np.ndarray, bottom: np.ndarray, edge: float | None = None,
@@ -93,11 +97,32 @@ def _writer(log_dir: str | Path):
     return SummaryWriter(log_dir=str(log_dir))
 
 
-def _write_hparams(writer, config: dict, metrics: dict) -> None:
-    from torch.utils.tensorboard.summary import hparams
+def _hparams_summary(tag: str, **plugin_data):
+    """A summary of the HParams plugin (``experiment``, ``session_start_info`` or
+    ``session_end_info``), built from TensorBoard's own protos."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
-    for summary in hparams(hparam_values(config), metrics):
-        writer.file_writer.add_summary(summary)
+    data = plugin_data_pb2.HParamsPluginData(version=metadata.PLUGIN_DATA_VERSION,
+                                             **plugin_data)
+    return Summary(value=[Summary.Value(
+        tag=tag, metadata=metadata.create_summary_metadata(data))])
+
+
+def _write_hparams(writer, config: dict) -> None:
+    """The run as an HParams session: its identifying fields (:func:`hparam_values`), then its
+    end; its metrics are its ``metrics/*`` scalars."""
+    from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+    start = plugin_data_pb2.SessionStartInfo()
+    for key, value in hparam_values(config).items():
+        kind = {bool: "bool_value", str: "string_value"}.get(type(value), "number_value")
+        setattr(start.hparams[key], kind, value)
+    writer.file_writer.add_summary(_hparams_summary(metadata.SESSION_START_INFO_TAG,
+                                                    session_start_info=start))
+    end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS)
+    writer.file_writer.add_summary(_hparams_summary(metadata.SESSION_END_INFO_TAG,
+                                                    session_end_info=end))
 
 
 def log_run(run_dir: str | Path, result) -> None:
@@ -137,9 +162,7 @@ def log_run(run_dir: str | Path, result) -> None:
                                       theory, bins=bins, title=title)
                 writer.add_figure("spectrum/figure", fig, 0)
                 plt.close(fig)
-        hp_metrics = {f"metrics/{k}": float(metrics[k]) for k in SCALAR_METRICS
-                      if _numeric(metrics.get(k))}
-        _write_hparams(writer, record["config"], hp_metrics)
+        _write_hparams(writer, record["config"])
     finally:
         writer.close()
 
@@ -198,7 +221,7 @@ def log_training(run_dir: str | Path, result) -> None:
         hp_metrics = {k: v for k, v in hp_metrics.items() if v is not None}
         for name, value in hp_metrics.items():
             writer.add_scalar(name, value, 0)
-        _write_hparams(writer, record["config"], hp_metrics)
+        _write_hparams(writer, record["config"])
     finally:
         writer.close()
 
@@ -222,6 +245,181 @@ def log_theory_curves(log_dir: str | Path, curves: list[dict], densities: dict) 
                                   global_step=i)
     finally:
         writer.close()
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+SWEEP_RUN = "sweep"  # the sweep-level run's folder, beside the runs of a sweep
+# A sweep's curves: the measured metrics of a study or a training record ...
+SWEEP_METRICS = tuple(m for m in SCALAR_METRICS + TRAIN_HPARAM_METRICS
+                      if not m.startswith("theory."))
+# ... and the N = infinity prediction drawn with a measured metric (None where none exists).
+THEORY_OF = {"overlap": "theory.overlap", "lambda_edge": "theory.lambda_edge",
+             "lambda_min": "theory.lambda_outlier"}
+SWEEP_X = "problem.alpha"  # the curves' abscissa when it is swept
+
+
+def _hparam_info(name: str, values: list, swept: bool):
+    """The experiment's entry for one field: its type, the values seen, whether it differs."""
+    from google.protobuf import struct_pb2
+    from tensorboard.plugins.hparams import api_pb2
+
+    values = [v for v in values if v is not None]
+    info = api_pb2.HParamInfo(name=name, differs=swept)
+    if all(isinstance(v, bool) for v in values):
+        info.type = api_pb2.DATA_TYPE_BOOL
+        info.domain_discrete.extend(struct_pb2.Value(bool_value=v) for v in sorted(set(values)))
+    elif all(isinstance(v, (int, float)) for v in values):
+        info.type = api_pb2.DATA_TYPE_FLOAT64
+        info.domain_interval.min_value = float(min(values))
+        info.domain_interval.max_value = float(max(values))
+    else:
+        info.type = api_pb2.DATA_TYPE_STRING
+        info.domain_discrete.extend(struct_pb2.Value(string_value=str(v))
+                                    for v in sorted({str(v) for v in values}))
+    return info
+
+
+def _x_field(swept: list[str], table) -> str | None:
+    """The curves' abscissa: ``problem.alpha`` when swept, else the first numeric swept field
+    other than ``seed`` and ``problem.N``, else ``problem.N`` when swept."""
+    import pandas as pd
+
+    numeric = [k for k in swept if k != "seed" and pd.api.types.is_numeric_dtype(table[k])
+               and not pd.api.types.is_bool_dtype(table[k])]
+    order = [SWEEP_X] + [k for k in numeric if k != "problem.N"] + ["problem.N"]
+    return next((k for k in order if k in numeric), None)
+
+
+def log_sweep(sweep_dir: str | Path, fields=None) -> Path | None:
+    """Write the sweep-level run ``<sweep_dir>/sweep`` from the ok records below ``sweep_dir``;
+    returns its folder, or None when there is no ok record.
+
+    Swept: the identifying fields (:func:`hparam_values`) whose value differs between the runs.
+    The HParams experiment lists the swept fields of ``fields`` (every swept field when
+    ``fields`` is None), marked as differing, then the other fields of ``fields`` (what the
+    command line set), and the runs' ``metrics/*`` scalars.
+
+    Curves, against x (:func:`_x_field`): one run per value of ``problem.N`` and of the other
+    swept fields (``seed`` aside), with ``sweep/<metric>_vs_<x>`` the mean over seeds and
+    ``sweep_stderr/<metric>_vs_<x>`` its standard error (0 for one seed); the run ``theory``
+    the N = infinity prediction of the records (:data:`THEORY_OF`) where there is one. The
+    step is x for an integer field, ``round(1000 x)`` for a float one (as ``bbp-theory
+    curves``); the image ``sweep/figure`` draws the same against x itself.
+    """
+    import pandas as pd
+    from tensorboard.plugins.hparams import api_pb2, metadata
+
+    sweep_dir = Path(sweep_dir)
+    out = sweep_dir / SWEEP_RUN
+    records = [r for r in (read_record(path) for path in find_records([sweep_dir]))
+               if r.get("status") == "ok"]
+    if not records:
+        return None
+    hparams = [hparam_values(r["config"]) for r in records]
+    table = pd.DataFrame(hparams)
+    flat = [flatten(r["metrics"]) for r in records]
+    names = [m for m in SWEEP_METRICS + tuple(THEORY_OF.values())
+             if any(_number(f.get(m)) is not None for f in flat)]
+    metrics = pd.DataFrame([{m: _number(f.get(m)) for m in names} for f in flat], dtype=float)
+    swept = [k for k in table.columns if table[k].astype(str).nunique() > 1]
+    listed = [k for k in swept if fields is None or k in fields]
+    listed += sorted(k for k in (fields or ()) if k in table.columns and k not in listed)
+    experiment = api_pb2.Experiment(
+        hparam_infos=[_hparam_info(k, [h.get(k) for h in hparams], k in swept)
+                      for k in listed],
+        metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=f"metrics/{m}"))
+                      for m in names if m in SCALAR_METRICS + TRAIN_HPARAM_METRICS])
+    for path in out.rglob("events.out.tfevents.*"):  # a sweep's end rewrites its run
+        path.unlink()
+    writer = _writer(out)
+    try:
+        writer.file_writer.add_summary(_hparams_summary(metadata.EXPERIMENT_TAG,
+                                                        experiment=experiment))
+        x = _x_field([k for k in swept if k in listed], table)
+        if x is not None:
+            _write_curves(out, writer, table.join(metrics), x, swept, listed,
+                          [m for m in names if m in SWEEP_METRICS])
+    finally:
+        writer.close()
+    return out
+
+
+def _write_curves(out: Path, writer, data, x: str, swept: list[str], listed: list[str],
+                  measured: list[str]) -> None:
+    """The curves of :func:`log_sweep`: scalars per group and the theory's, the figure, a
+    note on how to read them (into ``writer``, the sweep-level run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    short = x.rsplit(".", 1)[-1]
+    scale = 1 if pd.api.types.is_integer_dtype(data[x]) else 1000
+    groups = ["problem.N"] * (x != "problem.N") + [
+        k for k in swept if k not in ("seed", x, "problem.N")]
+    # a run is named by its group's listed fields (and N), by all of them where that is not
+    # enough to tell the groups apart
+    shown = [k for k in groups if k in listed or k == "problem.N"]
+    if groups and (not shown or data.groupby(shown).ngroups != data.groupby(groups).ngroups):
+        shown = groups
+
+    def name(keys, values, first="") -> str:
+        parts = [first] * bool(first) + [f"{k}={v}" for k, v in zip(keys, values, strict=True)
+                                          if k in shown]
+        return ",".join(parts) or "measured"
+
+    scalars: dict[str, list[tuple[str, float, int]]] = {}  # run -> (tag, value, step)
+
+    def write(run: str, prefix: str, column: str, series) -> None:
+        scalars.setdefault(run, []).extend(
+            (f"{prefix}/{column}_vs_{short}", float(y), int(round(scale * value)))
+            for value, y in series.dropna().items())
+
+    cols = min(3, len(measured))
+    rows = -(-len(measured) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.0 * rows), squeeze=False)
+    for ax in grid.ravel()[len(measured):]:
+        ax.set_visible(False)
+    panels = grid.ravel()[:len(measured)]  # one per metric
+    for key, part in (data.groupby(groups) if groups else [((), data)]):
+        key = key if isinstance(key, tuple) else (key,)
+        by_x = part.groupby(x)[measured]
+        mean, sem = by_x.mean(), by_x.sem().fillna(0.0)
+        for ax, m in zip(panels, measured, strict=True):
+            write(name(groups, key), "sweep", m, mean[m])
+            write(name(groups, key), "sweep_stderr", m, sem[m])
+            ax.errorbar(mean.index, mean[m], yerr=sem[m], marker="o", ms=3, capsize=2,
+                        label=name(groups, key))
+    theory_groups = [k for k in groups if k != "problem.N"]
+    for key, part in (data.groupby(theory_groups) if theory_groups else [((), data)]):
+        key = key if isinstance(key, tuple) else (key,)
+        for ax, m in zip(panels, measured, strict=True):
+            if THEORY_OF.get(m) in part.columns:
+                curve = part.groupby(x)[THEORY_OF[m]].mean()
+                write(name(theory_groups, key, "theory"), "sweep", m, curve)
+                ax.plot(curve.index, curve.values, "k--", lw=1,
+                        label=name(theory_groups, key, "theory (N = inf)"))
+    for run, rows in scalars.items():
+        sub = _writer(out / run)
+        try:
+            for tag, y, step in rows:
+                sub.add_scalar(tag, y, step)
+        finally:
+            sub.close()
+    for ax, m in zip(panels, measured, strict=True):
+        ax.set_xlabel(x)
+        ax.set_title(m, fontsize=9)
+    panels[0].legend(fontsize=7)
+    fig.tight_layout()
+    writer.add_figure("sweep/figure", fig, 0)
+    plt.close(fig)
+    step = short if scale == 1 else f"round(1000 {short})"
+    writer.add_text("sweep/about", (
+        f"Each metric against `{x}`, step = {step}: one run per {', '.join(shown) or 'sweep'}, "
+        "the mean over seeds of the ok runs (`sweep/`) and its standard error "
+        "(`sweep_stderr/`); the run `theory` holds the N = infinity prediction."), 0)
 
 
 class FigureLog:

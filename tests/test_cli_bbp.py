@@ -37,7 +37,7 @@ def test_app_end_to_end_writes_record_and_events(tmp_path, command):
     tags = acc.Tags()
     assert "metrics/overlap" in tags["scalars"] and "spectrum/eigenvalues" in tags["histograms"]
     assert "spectrum/figure" in tags["images"]
-    assert "_hparams_/experiment" in acc.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in acc.PluginTagToContent("hparams")
     # Running again into the same folder skips the finished run (the message goes to stderr).
     again = command("bbp", *SMALL, f"hydra.run.dir={out}", "logging.figures=true")
     assert again.code == 0 and "skipped" in again.err

@@ -314,6 +314,29 @@ def account_sweep(sweep_dir: Path, names: list[str]) -> int:
     return 0
 
 
+class SweepBoard(Callback):
+    """At a sweep's end, its sweep-level TensorBoard run beside its runs
+    (:func:`bbp_torch.tensorboard.log_sweep`); a failure there is reported, never fatal."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        if not config.logging.tensorboard:
+            return
+        from bbp_torch.sweeps import sweep_fields
+        from bbp_torch.tensorboard import log_sweep
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            out = log_sweep(sweep_dir, sweep_fields(config, job_kind(config.hydra.job.name)
+                                                    .schema))
+        except Exception as err:  # the runs stand without the sweep's curves
+            print(f"[sweep] no sweep-level TensorBoard run ({type(err).__name__}: {err})",
+                  file=sys.stderr, flush=True)
+            return
+        if out is not None:
+            print(f"[sweep] tensorboard --logdir {sweep_dir} (the run {out.name}: each metric "
+                  "against the swept parameter)", flush=True)
+
+
 def main_for(app: App, argv: list[str] | None = None) -> int:
     """Run one command line of ``app``; returns the exit code."""
     from hydra._internal.utils import get_args_parser
