@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from bbp_torch import plots, theory
 from bbp_torch.cli import figures as figures_cli
 from bbp_torch.config import CONFIG_DIR
 from bbp_torch.figures import FIGURES, extra_training_success
-from bbp_torch.figures.common import MODES, Context, command_line
+from bbp_torch.figures.common import MODES, MODES_DIR, Context, command_line, load_modes
 from bbp_torch.figures.runs import (
     InlineExecutor,
     filter_to_grid,
@@ -28,6 +29,7 @@ from bbp_torch.figures.runs import (
     run_inprocess,
     sweep_command,
 )
+from bbp_torch.paths import PACKAGE_DIR
 from bbp_torch.results import read_record
 from bbp_torch.sweeps import collect, expected_names
 
@@ -60,6 +62,31 @@ def test_every_mode_overrides_only_existing_presets():
         assert set(settings["overrides"]) <= set(PRESETS), mode
     for preset in PRESETS:  # each mode but the full one shrinks every preset
         assert all(preset in MODES[m]["overrides"] for m in ("paper", "quick", "smoke"))
+
+
+def test_the_modes_are_read_from_their_yaml_files_alone(tmp_path):
+    """One file per mode in conf/figure_modes/, each with the full mode's fields and override
+    strings as on a command line; a new file is a new mode; no Python source holds a grid."""
+    assert set(MODES) == {"full", "paper", "quick", "smoke"}
+    assert MODES == load_modes(MODES_DIR)
+    for mode, settings in MODES.items():
+        assert set(settings) == set(MODES["full"]), mode
+        assert settings["runner"] in ("cli", "inprocess"), mode
+        for preset, overrides in settings["overrides"].items():
+            assert all(isinstance(v, str) for v in overrides.values()), (mode, preset)
+
+    copy = tmp_path / "figure_modes"
+    shutil.copytree(MODES_DIR, copy)
+    tiny = dict(MODES["smoke"], n_boot=3)
+    OmegaConf.save(OmegaConf.create(tiny), copy / "tiny.yaml")
+    assert load_modes(copy) == {**MODES, "tiny": tiny}
+
+    grids = {value for settings in MODES.values() for overrides in settings["overrides"].values()
+             for value in overrides.values() if value.count(",") >= 2}
+    sources = [*PACKAGE_DIR.rglob("*.py"), *SCRIPTS.glob("*.py")]
+    for path in sources:
+        text = path.read_text()
+        assert not [grid for grid in grids if f'"{grid}"' in text], path
 
 
 def test_preset_grid_expands_the_sweep_and_command_line_overrides_win():

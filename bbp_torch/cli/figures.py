@@ -14,7 +14,7 @@ PDF, the tables they are drawn from, TensorBoard).
 Each figure is one module of bbp_torch/figures/ (registry ``bbp_torch.figures.FIGURES``: fig1 ...
 fig10 are the paper's figures of those numbers, extra_* are this package's own). Its simulations
 are presets of conf/experiment/ (the full recipe); the other modes run the same presets with the
-overrides of ``bbp_torch.figures.common.MODES`` (printed as a ``bbp -m`` command line for each
+overrides of ``conf/figure_modes/<mode>.yaml`` (printed as a ``bbp -m`` command line for each
 preset). smoke, quick and paper run every grid point in-process through the job runner, in a
 pool of ``--jobs`` processes (records in OUT/runs/<mode>/<preset>/); the full mode runs each
 preset as ``bbp -m +experiment=<preset>`` (``bbp-train`` for training presets) into

@@ -17,10 +17,12 @@ file under ``gd_onset``.
 from __future__ import annotations
 
 from bbp_torch import plots
-from bbp_torch.figures.common import GD_PROTOCOLS, Context
+from bbp_torch.figures.common import Context
 from bbp_torch.figures.fig9_gd_continuous import gd_onset, plot_curves, plot_extrapolation
 
 NAME = "extra_gd_protocols"
+GD_PROTOCOLS = ("gd_flow_continuous", "gd_plain_continuous", "gd_p2_continuous",
+                "gd_p2_discontinuous")
 PRESETS = (*GD_PROTOCOLS, "fig9_gd_continuous", "fig10_gd_discontinuous")
 
 
