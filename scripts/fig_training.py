@@ -19,9 +19,9 @@ from pathlib import Path
 
 from bbp_torch import plots
 from bbp_torch.figures import extra_training_success as training
-from bbp_torch.figures.runs import PROJECT_ROOT
 from bbp_torch.results import load_table
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (its outputs/)
 DEFAULT_SWEEP = PROJECT_ROOT / "outputs" / "multirun" / "train_success"
 
 

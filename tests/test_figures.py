@@ -19,16 +19,9 @@ from bbp_torch.cli import figures as figures_cli
 from bbp_torch.config import CONFIG_DIR
 from bbp_torch.figures import FIGURES, extra_training_success
 from bbp_torch.figures.common import MODES, MODES_DIR, Context, command_line, load_modes
-from bbp_torch.figures.runs import (
-    InlineExecutor,
-    filter_to_grid,
-    grid_points,
-    point_cost,
-    preset_grid,
-    preset_kind,
-    run_inprocess,
-    sweep_command,
-)
+from bbp_torch.figures.cost import point_cost
+from bbp_torch.figures.executors import InlineExecutor, run_inprocess, sweep_command
+from bbp_torch.figures.grids import filter_to_grid, grid_points, preset_grid, preset_kind
 from bbp_torch.paths import PACKAGE_DIR
 from bbp_torch.results import read_record
 from bbp_torch.sweeps import collect, expected_names

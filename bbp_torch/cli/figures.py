@@ -36,13 +36,9 @@ import traceback
 from bbp_torch import plots
 from bbp_torch.figures import FIGURES
 from bbp_torch.figures.common import MODES, Context, command_line, positive_int
-from bbp_torch.figures.runs import (
-    DENSE_S_PER_DIM3,
-    grid_points,
-    make_executor,
-    point_cost,
-    preset_kind,
-)
+from bbp_torch.figures.cost import DENSE_S_PER_DIM3, point_cost
+from bbp_torch.figures.executors import make_executor
+from bbp_torch.figures.grids import grid_points, preset_kind
 from bbp_torch.results import write_json_atomic
 from bbp_torch.sweeps import duration
 

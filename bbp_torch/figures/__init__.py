@@ -7,8 +7,10 @@ described in the summaries we have) to its module. Each module has ``NAME`` (its
 ``conf/experiment/`` whose records it reads; none for a theory figure) and ``draw(ctx)``, which
 reads the records and the theory, saves the figure and returns its numbers for the summary
 file. The modes, the :class:`~bbp_torch.figures.common.Context` and the estimates from a table
-are in :mod:`bbp_torch.figures.common`; the runners and the worker tasks in
-:mod:`bbp_torch.figures.runs`.
+are in :mod:`bbp_torch.figures.common`; the presets' grids in :mod:`~bbp_torch.figures.grids`,
+their cost in :mod:`~bbp_torch.figures.cost`, the pools and runners in
+:mod:`~bbp_torch.figures.executors` and the pool's theory and spectrum tasks in
+:mod:`~bbp_torch.figures.tasks`.
 """
 
 from bbp_torch.figures import (

@@ -30,13 +30,8 @@ from bbp_torch.estimators import (
     crossing_alpha,
     fit_alpha0,
 )
-from bbp_torch.figures.runs import (
-    filter_to_grid,
-    preset_grid,
-    preset_kind,
-    run_cli,
-    run_inprocess,
-)
+from bbp_torch.figures.executors import run_cli, run_inprocess
+from bbp_torch.figures.grids import filter_to_grid, preset_grid, preset_kind
 from bbp_torch.results import load_table
 
 # The paper's parameters, and ours where the paper's are not known (docs/figures.md).

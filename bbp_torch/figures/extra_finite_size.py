@@ -14,7 +14,8 @@ import pandas as pd
 from bbp_torch import plots, theory
 from bbp_torch.estimators import ALPHA0_WINDOW, CROSSING_LEVEL, extrapolate
 from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P, estimates
-from bbp_torch.figures.runs import RUN_KEYS, estimator_limits_task
+from bbp_torch.figures.grids import RUN_KEYS
+from bbp_torch.figures.tasks import estimator_limits_task
 
 NAME = "extra_finite_size"
 PRESETS = ("fig1_overlap", "extra_finite_size")

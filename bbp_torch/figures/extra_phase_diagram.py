@@ -13,7 +13,7 @@ import numpy as np
 
 from bbp_torch import plots, theory
 from bbp_torch.figures.common import A1_CONT, A1_DISC, A_CONT, A_DISC, P_STAR, Context
-from bbp_torch.figures.runs import threshold_task
+from bbp_torch.figures.tasks import threshold_task
 
 NAME = "extra_phase_diagram"
 PRESETS = ()

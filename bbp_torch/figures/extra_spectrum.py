@@ -12,7 +12,7 @@ import numpy as np
 
 from bbp_torch import plots, theory
 from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P
-from bbp_torch.figures.runs import density_task, spectrum_task
+from bbp_torch.figures.tasks import density_task, spectrum_task
 
 NAME = "extra_spectrum"
 PRESETS = ()

@@ -18,7 +18,8 @@ import numpy as np
 
 from bbp_torch import plots, theory
 from bbp_torch.figures.common import MODES, Context
-from bbp_torch.figures.runs import InlineExecutor, preset_grid, run_inprocess
+from bbp_torch.figures.executors import InlineExecutor, run_inprocess
+from bbp_torch.figures.grids import preset_grid
 
 NAME = "extra_training_success"
 PRESETS = ("train_success",)

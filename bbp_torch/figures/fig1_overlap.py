@@ -11,7 +11,7 @@ import numpy as np
 from bbp_torch import plots, theory
 from bbp_torch.estimators import seed_average
 from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P
-from bbp_torch.figures.runs import overlap_curve_task
+from bbp_torch.figures.tasks import overlap_curve_task
 
 NAME = "fig1_overlap"
 PRESETS = ("fig1_overlap",)

@@ -18,7 +18,7 @@ import numpy as np
 from bbp_torch import plots
 from bbp_torch.estimators import ALPHA0_WINDOW
 from bbp_torch.figures.common import INSET_A, Context, estimates
-from bbp_torch.figures.runs import alpha_bbp_curve_task, alpha_bbp_minimum_task, threshold_task
+from bbp_torch.figures.tasks import alpha_bbp_curve_task, alpha_bbp_minimum_task, threshold_task
 
 NAME = "fig2_alpha_bbp_vs_a"
 PRESETS = ("fig4_alpha0",)  # the crosses: alpha_0 at finite N (shared with Fig. 4)

@@ -15,7 +15,7 @@ import numpy as np
 from bbp_torch import plots, theory
 from bbp_torch.estimators import ALPHA0_WINDOW, CROSSING_LEVEL
 from bbp_torch.figures.common import INSET_A, Context, estimates, mean_curve, samples
-from bbp_torch.figures.runs import estimator_limits_task
+from bbp_torch.figures.tasks import estimator_limits_task
 
 NAME = "fig4_alpha0"
 PRESETS = ("fig4_alpha0",)

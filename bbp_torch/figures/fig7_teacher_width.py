@@ -14,7 +14,7 @@ import numpy as np
 
 from bbp_torch import plots
 from bbp_torch.figures.common import INSET_A, Context
-from bbp_torch.figures.runs import alpha_bbp_curve_task, threshold_task, type_switch_task
+from bbp_torch.figures.tasks import alpha_bbp_curve_task, threshold_task, type_switch_task
 
 NAME = "fig7_alpha_bbp_vs_a_p1"
 PRESETS = ()
