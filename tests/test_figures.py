@@ -260,12 +260,16 @@ def test_each_figure_in_smoke_mode_produces_its_files(smoke, key):
         assert path.exists() and path.stat().st_size > 1000, path
     assert key in summary and key in summary["timings_s"]
     for preset in FIGURES[key].PRESETS:  # its sweeps ran through the job runner, all ok
-        folder = out / "runs" / "smoke" / preset
-        records = list(folder.rglob("record.json"))
+        folder = out / "runs" / "smoke" / preset  # (a descent may diverge: lr 0.1 is unstable
+        records = [read_record(path) for path in folder.rglob("record.json")]  # on some draws)
         assert len(records) == len(expected_names(folder)) > 0
-        assert all(read_record(path)["status"] == "ok" for path in records)
+        ok = [r for r in records if r["status"] == "ok"]
+        diverged = [r for r in records if r["status"] == "error"
+                    and r["metrics"].get("stop_reason") == "diverged"]
+        assert len(ok) + len(diverged) == len(records) and ok
+        assert not diverged or preset_kind(preset) == "bbp-train"
         table = pd.read_csv(out / "tables" / f"{preset}.csv.gz")  # the table it was drawn from
-        assert len(table) == len(records) and set(table["status"]) == {"ok"}
+        assert len(table) == len(ok) and set(table["status"]) == {"ok"}
         assert "config.problem.alpha" in table and any(c.startswith("metrics.") for c in table)
         assert not any(c.startswith("timings.") or c == "run_dir" for c in table.columns)
 
