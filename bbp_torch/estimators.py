@@ -342,7 +342,8 @@ def recovery_onset(alphas, max_m2: list[np.ndarray], n_boot: int = 200, seed: in
     Below the onset the largest m^2 is O(1/N), above it O(1), so each descent either recovers
     (reaches m^2 >= 1/2) or not: the onset is the ``center`` of the binomial maximum-likelihood
     logistic fit of the recovered fraction against alpha (:func:`logistic_fit`: where half the
-    seeds recover), with its bootstrap error over seeds and the fit's ``width``. ``level_half``
+    seeds recover), with its bootstrap error over seeds (at least a quarter of the median grid
+    step, the resolution of the grid) and the fit's ``width``. ``level_half``
     is the older estimate (where the *mean* largest m^2 first reaches 1/2, linearly
     interpolated), also with its bootstrap error. ``fraction`` is the recovered fraction per
     alpha and ``seeds`` the fewest seeds of a point.
@@ -359,7 +360,11 @@ def recovery_onset(alphas, max_m2: list[np.ndarray], n_boot: int = 200, seed: in
         return crossing_alpha(alphas, resampled, RECOVERY_LEVEL)
 
     mean_m2 = [np.mean(v) if len(v) else math.nan for v in max_m2]
-    return {"value": center, "err": bootstrap(fractions, fit_center, n_boot, seed),
+    # where every resample steps from 0 to 1 between the same two grid points the bootstrap
+    # spread vanishes, but the center is known only within that step: at least a quarter of it
+    floor = 0.25 * float(np.median(np.diff(np.sort(np.asarray(alphas, float))))) \
+        if len(alphas) > 1 else 0.0
+    return {"value": center, "err": max(bootstrap(fractions, fit_center, n_boot, seed), floor),
             "width": width, "fraction": [float(x) for x in means],
             "level_half": level(np.asarray(mean_m2)),
             "level_half_err": bootstrap(list(max_m2), level, n_boot, seed),
