@@ -2,7 +2,8 @@
 
 One N and three alpha (preset ``extra_gd_hessian``): below alpha_BBP, between alpha_BBP and
 the onset of recovery by descent, above that onset. One column per alpha, against time
-(``lr * step``, log scale), every seed a thin line and the median thick:
+(``lr * step``, log scale), every seed a thin line and the median thick (while every seed's
+descent runs):
 
 1. the student's teacher overlap m^2 (``series.overlap``, q = m^2 for p = 1);
 2. the bottom eigenvalue ``lambda_min`` and the bulk-edge estimate ``lambda_edge`` of the
@@ -70,8 +71,11 @@ def compute(ctx: Context) -> tuple:
 
 
 def _median_by_time(frame, key: str) -> tuple[np.ndarray, np.ndarray]:
-    grouped = frame.groupby("time")[key].median()
-    return grouped.index.to_numpy(dtype=float), grouped.to_numpy(dtype=float)
+    """The median over seeds at each tracked time, while every seed's descent still runs."""
+    grouped = frame.groupby("time")[key]
+    everyone = grouped.count() == frame["seed"].nunique()
+    median = grouped.median()[everyone]
+    return median.index.to_numpy(dtype=float), median.to_numpy(dtype=float)
 
 
 def draw(ctx: Context) -> dict:
@@ -124,6 +128,7 @@ def draw(ctx: Context) -> dict:
         bottom.set_ylim(-0.02, 1.02)
         for ax in (top, mid, bottom):
             ax.set_xscale("symlog", linthresh=1.0)
+            ax.set_xlim(left=0.0)
         bottom.set_xlabel(r"time $= lr \cdot$ step")
         bottom.text(0.02, 0.95, f"last step (median): lambda_min {finals['lambda_min']:.3g}, "
                     f"edge {finals['lambda_edge']:.3g},\n"
