@@ -6,6 +6,7 @@ in docs/reliability.md; these need files made by hand, a second process or a sig
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,16 +29,36 @@ NOT_RECORDS = {"a list": "[1, 2]", "null": "null", "no status": '{"config": {}, 
                "unknown status": '{"status": "done", "config": {}, "metrics": {}}'}
 
 
-def writes_stopped_by_chmod(folder: Path) -> bool:
-    """Whether a folder made read-only by chmod stops this user's writes (not for root)."""
+def make_read_only(folder: Path) -> str | None:
+    """Make ``folder`` read-only for this user: ``chmod 555``, or for root (whom chmod does not
+    stop) the immutable flag (``chattr +i``), which stops root too. Returns how (``chmod`` or
+    ``chattr``), or None where neither stops this user's writes (the folder is left writable)."""
     folder.chmod(0o555)
+    if not _writable(folder):
+        return "chmod"
+    folder.chmod(0o755)
+    if shutil.which("chattr") and subprocess.run(["chattr", "+i", str(folder)],
+                                                 capture_output=True).returncode == 0:
+        if not _writable(folder):
+            return "chattr"
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    return None
+
+
+def make_writable(folder: Path, how: str | None) -> None:
+    """Undo :func:`make_read_only`."""
+    if how == "chattr":
+        subprocess.run(["chattr", "-i", str(folder)], check=True, capture_output=True)
+    folder.chmod(0o755)
+
+
+def _writable(folder: Path) -> bool:
     try:
         (folder / ".probe").touch()
     except PermissionError:
-        return True
+        return False
     (folder / ".probe").unlink()
-    folder.chmod(0o755)
-    return False
+    return True
 
 
 @pytest.mark.parametrize("text", NOT_RECORDS.values(), ids=NOT_RECORDS.keys())
@@ -114,8 +135,9 @@ def test_a_read_only_sweep_folder(tmp_path, command):
     """Refused when runs are left to do; just reported when every run has finished."""
     sweep = tmp_path / "outputs" / "multirun" / "default"
     assert command("bbp", *SWEEP).code == 0
-    if not writes_stopped_by_chmod(sweep):
-        pytest.skip("this user writes into read-only folders (root): the file cases above stop it")
+    how = make_read_only(sweep)
+    if how is None:
+        pytest.skip("neither chmod nor chattr stops this user's writes here")
     try:
         done = command("bbp", *SWEEP)
         assert done.code == 0 and "[sweep] 3 ok" in done.out, done.err
@@ -123,7 +145,7 @@ def test_a_read_only_sweep_folder(tmp_path, command):
         assert more.code == 2 and "not writable" in more.err
         assert "Traceback" not in more.out + more.err
     finally:
-        sweep.chmod(0o755)
+        make_writable(sweep, how)
 
 
 def test_ctrl_c_on_a_sweep_ends_with_its_accounting(tmp_path, subprocess_env):
