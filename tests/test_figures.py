@@ -3,6 +3,7 @@ in-process runner (through the job runner), the cost model behind the estimates,
 ``bbp-figures`` in its smallest mode (run from a folder outside the repository), the redraw from
 the tables alone, and the training figure's own script."""
 
+import importlib
 import importlib.util
 import json
 import shutil
@@ -14,12 +15,13 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from bbp_torch import figures as figures_package
 from bbp_torch import plots, theory
 from bbp_torch.cli import figures as figures_cli
 from bbp_torch.config import CONFIG_DIR
 from bbp_torch.figures import FIGURES, extra_training_success
 from bbp_torch.figures.common import MODES, MODES_DIR, Context, command_line, load_modes
-from bbp_torch.figures.cost import point_cost
+from bbp_torch.figures.cost import THEORY_CALL_S, point_cost
 from bbp_torch.figures.executors import InlineExecutor, run_inprocess, sweep_command
 from bbp_torch.figures.grids import filter_to_grid, grid_points, preset_grid, preset_kind
 from bbp_torch.paths import PACKAGE_DIR
@@ -48,6 +50,29 @@ def test_every_figure_names_its_presets_and_every_preset_has_a_figure():
     for key, module in FIGURES.items():  # the paper's number, or extra_ for our own figures
         assert module.NAME.startswith(f"{key}_" if key.startswith("fig") else key), key
     assert "fig5" not in FIGURES  # the paper's Fig. 5 is not described: no counterpart
+
+
+def test_the_registry_holds_every_figure_module_in_the_papers_order():
+    keys = ["fig1", "fig2", "fig3", "fig4", "fig6", "fig7", "fig8", "fig9", "fig10",
+            "extra_spectrum", "extra_phase_diagram", "extra_finite_size",
+            "extra_training_success", "extra_gd_protocols", "extra_gd_hessian"]
+    assert list(FIGURES) == keys  # the keys of bbp-figures --only and of the summary
+    folder = Path(figures_package.__file__).parent
+    declared = {}
+    for path in folder.glob("[!_]*.py"):  # a module with a KEY is a figure: the registry has it
+        module = importlib.import_module(f"bbp_torch.figures.{path.stem}")
+        if hasattr(module, "KEY"):
+            declared[module.KEY] = module
+    assert declared == FIGURES
+    assert len({module.ORDER for module in FIGURES.values()}) == len(FIGURES)
+
+
+def test_a_figures_side_cost_is_its_modules_or_a_few_theory_solves():
+    settings = MODES["paper"]
+    assert figures_cli.side_seconds("fig1", settings) == 6 * THEORY_CALL_S
+    assert figures_cli.side_seconds("fig6", settings) == figures_cli.side_seconds("fig2", settings)
+    for key in ("fig2", "fig7", "extra_phase_diagram", "extra_spectrum"):
+        assert figures_cli.side_seconds(key, settings) > 6 * THEORY_CALL_S, key
 
 
 def test_every_mode_overrides_only_existing_presets():

@@ -36,32 +36,19 @@ import traceback
 from bbp_torch import plots
 from bbp_torch.figures import FIGURES
 from bbp_torch.figures.common import MODES, Context, command_line, positive_int
-from bbp_torch.figures.cost import DENSE_S_PER_DIM3, point_cost
+from bbp_torch.figures.cost import point_cost
+from bbp_torch.figures.cost import side_seconds as figure_side_seconds
 from bbp_torch.figures.executors import make_executor
 from bbp_torch.figures.grids import grid_points, preset_kind
 from bbp_torch.results import write_json_atomic
 from bbp_torch.sweeps import duration
 
-THEORY_CALL_S = 0.2  # one alpha_BBP solve at a new (p, p*, a): 0.15-0.26 CPU s measured
-MINIMUM_CALLS = 15  # alpha_BBP solves of one bounded minimisation in log a
 DEFAULT_OUT = "outputs/figures"  # relative: below the folder the command runs in
 
 
 def side_seconds(key: str, s: dict) -> float:
-    """Rough CPU seconds of a figure's work besides its sweeps (theory solves, spectra)."""
-    minimum = 1 if s["min_xatol"] is None else MINIMUM_CALLS
-    if key in ("fig2", "fig6"):
-        calls = len(s["fig2_p"]) * (s["fig2_a_points"] + minimum) + 3 * len(s["inset_p"])
-    elif key == "fig7":
-        calls = len(s["fig7_p_star"]) * (s["fig7_a_points"] + minimum + 3)
-    elif key == "extra_phase_diagram":
-        calls = (len(s["phase_p"]) + 1) * len(s["phase_a"])
-    elif key == "extra_spectrum":  # every eigenvalue of 4 x seeds Hessians of p N = 2 N
-        n = 2 * s["spectrum_N"]
-        return 4 * s["spectrum_seeds"] * 1.5 * DENSE_S_PER_DIM3 * n**3 + 20 * THEORY_CALL_S
-    else:
-        calls = 6  # thresholds and the estimators' N = infinity values
-    return calls * THEORY_CALL_S
+    """Rough CPU seconds of figure ``key``'s work besides its sweeps (its module's estimate)."""
+    return figure_side_seconds(FIGURES[key], s)
 
 
 def estimate(ctx: Context, figures: list[str]) -> dict:

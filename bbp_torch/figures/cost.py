@@ -1,5 +1,6 @@
 """The cost model behind ``bbp-figures --estimate`` and the order of the in-process runs: the
-solver a grid point gets and its rough single-core CPU seconds."""
+solver a grid point gets and its rough single-core CPU seconds, and a figure's work besides its
+sweeps (:func:`side_seconds`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ GD_STEP_S_PER_DIM = 3e-7
 # A descent stopped by train.plateau_tol (3e-4 over time 20) stalled after time 250-700 at
 # N = 1000-2000, p = 1, alpha = 2.25-3.25 (and recovering ones stop sooner): about this.
 PLATEAU_TIME = 450.0
+THEORY_CALL_S = 0.2  # one alpha_BBP solve at a new (p, p*, a): 0.15-0.26 CPU s measured
+MINIMUM_CALLS = 15  # alpha_BBP solves of one bounded minimisation in log a
+DEFAULT_THEORY_CALLS = 6  # a figure's thresholds and its estimators' N = infinity values
 
 
 def point_cost(cfg: dict, runner: str, kind: str = "bbp") -> tuple[str, float]:
@@ -54,3 +58,15 @@ def point_cost(cfg: dict, runner: str, kind: str = "bbp") -> tuple[str, float]:
 def run_seconds(cfg: dict, runner: str, kind: str = "bbp") -> float:
     """Rough single-core CPU seconds of one run (:func:`point_cost`)."""
     return point_cost(cfg, runner, kind)[1]
+
+
+def side_seconds(module, settings: dict) -> float:
+    """Rough CPU seconds of a figure's work besides its sweeps (theory solves, spectra): its
+    module's ``side_seconds(settings)``, else :data:`DEFAULT_THEORY_CALLS` theory solves."""
+    own = getattr(module, "side_seconds", None)
+    return own(settings) if own else DEFAULT_THEORY_CALLS * THEORY_CALL_S
+
+
+def minimum_calls(settings: dict) -> int:
+    """Theory solves of one minimum of alpha_BBP in a (one without ``min_xatol``)."""
+    return 1 if settings["min_xatol"] is None else MINIMUM_CALLS

@@ -17,6 +17,8 @@ from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P, estimat
 from bbp_torch.figures.grids import RUN_KEYS
 from bbp_torch.figures.tasks import estimator_limits_task
 
+KEY = "extra_finite_size"
+ORDER = 12
 NAME = "extra_finite_size"
 PRESETS = ("fig1_overlap", "extra_finite_size")
 

@@ -28,6 +28,8 @@ import numpy as np
 from bbp_torch import plots, theory
 from bbp_torch.figures.common import Context, read_table
 
+KEY = "extra_gd_hessian"
+ORDER = 15
 NAME = "extra_gd_hessian"
 PRESETS = ("extra_gd_hessian",)
 SERIES = ("step", "time", "overlap", "lambda_min", "lambda_edge", "eigvec_overlap",

@@ -20,6 +20,8 @@ from bbp_torch import plots
 from bbp_torch.figures.common import Context
 from bbp_torch.figures.fig9_gd_continuous import gd_onset, plot_curves, plot_extrapolation
 
+KEY = "extra_gd_protocols"
+ORDER = 14
 NAME = "extra_gd_protocols"
 GD_PROTOCOLS = ("gd_flow_continuous", "gd_plain_continuous", "gd_p2_continuous",
                 "gd_p2_discontinuous")

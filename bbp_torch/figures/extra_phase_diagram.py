@@ -13,10 +13,18 @@ import numpy as np
 
 from bbp_torch import plots, theory
 from bbp_torch.figures.common import A1_CONT, A1_DISC, A_CONT, A_DISC, P_STAR, Context
+from bbp_torch.figures.cost import THEORY_CALL_S
 from bbp_torch.figures.tasks import threshold_task
 
+KEY = "extra_phase_diagram"
+ORDER = 11
 NAME = "extra_phase_diagram"
 PRESETS = ()
+
+
+def side_seconds(s: dict) -> float:
+    """Theory seconds: one transition type per cell (p = infinity included)."""
+    return (len(s["phase_p"]) + 1) * len(s["phase_a"]) * THEORY_CALL_S
 
 
 def draw(ctx: Context) -> dict:

@@ -12,10 +12,19 @@ import numpy as np
 
 from bbp_torch import plots, theory
 from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P
+from bbp_torch.figures.cost import DENSE_S_PER_DIM3, THEORY_CALL_S
 from bbp_torch.figures.tasks import density_task, spectrum_task
 
+KEY = "extra_spectrum"
+ORDER = 10
 NAME = "extra_spectrum"
 PRESETS = ()
+
+
+def side_seconds(s: dict) -> float:
+    """Every eigenvalue of 4 x seeds Hessians of p N = 2 N, and the theory densities."""
+    n = 2 * s["spectrum_N"]
+    return 4 * s["spectrum_seeds"] * 1.5 * DENSE_S_PER_DIM3 * n**3 + 20 * THEORY_CALL_S
 
 
 def draw(ctx: Context) -> dict:

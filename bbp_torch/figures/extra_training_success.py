@@ -21,6 +21,8 @@ from bbp_torch.figures.common import MODES, Context
 from bbp_torch.figures.executors import InlineExecutor, run_inprocess
 from bbp_torch.figures.grids import preset_grid
 
+KEY = "extra_training_success"
+ORDER = 13
 NAME = "extra_training_success"
 PRESETS = ("train_success",)
 QUICK_NAME = "fig_training_quick"

@@ -8,6 +8,8 @@ from __future__ import annotations
 from bbp_torch.figures.common import Context
 from bbp_torch.figures.fig9_gd_continuous import draw_gd
 
+KEY = "fig10"
+ORDER = 9
 NAME = "fig10_gd_discontinuous"
 PRESETS = ("fig10_gd_discontinuous",)
 

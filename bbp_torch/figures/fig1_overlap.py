@@ -13,6 +13,8 @@ from bbp_torch.estimators import seed_average
 from bbp_torch.figures.common import A_CONT, A_DISC, P_STAR, Context, P
 from bbp_torch.figures.tasks import overlap_curve_task
 
+KEY = "fig1"
+ORDER = 1
 NAME = "fig1_overlap"
 PRESETS = ("fig1_overlap",)
 

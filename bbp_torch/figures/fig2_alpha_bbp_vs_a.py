@@ -18,10 +18,19 @@ import numpy as np
 from bbp_torch import plots
 from bbp_torch.estimators import ALPHA0_WINDOW
 from bbp_torch.figures.common import INSET_A, Context, estimates
+from bbp_torch.figures.cost import THEORY_CALL_S, minimum_calls
 from bbp_torch.figures.tasks import alpha_bbp_curve_task, alpha_bbp_minimum_task, threshold_task
 
+KEY = "fig2"
+ORDER = 2
 NAME = "fig2_alpha_bbp_vs_a"
 PRESETS = ("fig4_alpha0",)  # the crosses: alpha_0 at finite N (shared with Fig. 4)
+
+
+def side_seconds(s: dict) -> float:
+    """Theory seconds: every curve with its minimum, and the insets."""
+    calls = len(s["fig2_p"]) * (s["fig2_a_points"] + minimum_calls(s)) + 3 * len(s["inset_p"])
+    return calls * THEORY_CALL_S
 A_RANGE = (0.05, 3.0)  # a_c(p) lies between 0.1 (p = 32) and 1.11 (p = 1)
 
 

@@ -18,6 +18,8 @@ from bbp_torch import plots, theory
 from bbp_torch.estimators import crossing_error, logistic, logistic_fit, phi_crossing, phi_estimate
 from bbp_torch.figures.common import A1_CONT, A1_DISC, Context, estimates, samples
 
+KEY = "fig3"
+ORDER = 3
 NAME = "fig3_phi"
 PRESETS = ("fig3_phi",)
 P = P_STAR = 1

@@ -17,6 +17,8 @@ from bbp_torch.estimators import ALPHA0_WINDOW, CROSSING_LEVEL
 from bbp_torch.figures.common import INSET_A, Context, estimates, mean_curve, samples
 from bbp_torch.figures.tasks import estimator_limits_task
 
+KEY = "fig4"
+ORDER = 4
 NAME = "fig4_alpha0"
 PRESETS = ("fig4_alpha0",)
 FIT_PANEL_A = INSET_A[1]  # the a whose fits the right panel shows

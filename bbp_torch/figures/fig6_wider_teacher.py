@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from bbp_torch.figures.common import Context
 from bbp_torch.figures.fig2_alpha_bbp_vs_a import draw_alpha_bbp_vs_a
+from bbp_torch.figures.fig2_alpha_bbp_vs_a import side_seconds as side_seconds  # Fig. 2's theory
 
+KEY = "fig6"
+ORDER = 5
 NAME = "fig6_alpha_bbp_vs_a_pstar2"
 PRESETS = ("fig6_alpha0_pstar2",)
 A_RANGE = (0.05, 5.0)  # p = 1 switches type at a_c = 2.17 when p* = 2

@@ -14,12 +14,20 @@ import numpy as np
 
 from bbp_torch import plots
 from bbp_torch.figures.common import INSET_A, Context
+from bbp_torch.figures.cost import THEORY_CALL_S, minimum_calls
 from bbp_torch.figures.tasks import alpha_bbp_curve_task, threshold_task, type_switch_task
 
+KEY = "fig7"
+ORDER = 6
 NAME = "fig7_alpha_bbp_vs_a_p1"
 PRESETS = ()
 P = 1
 A_RANGE = (0.05, 40.0)
+
+
+def side_seconds(s: dict) -> float:
+    """Theory seconds: every curve with its minimum and the three points of the right panel."""
+    return len(s["fig7_p_star"]) * (s["fig7_a_points"] + minimum_calls(s) + 3) * THEORY_CALL_S
 
 
 def draw(ctx: Context) -> dict:

@@ -15,6 +15,8 @@ from bbp_torch import plots
 from bbp_torch.estimators import CROSSING_LEVEL
 from bbp_torch.figures.common import Context, estimates, mean_curve, samples
 
+KEY = "fig8"
+ORDER = 7
 NAME = "fig8_activations"
 PRESETS = ("fig8_sigmoid", "fig8_tanh")
 

@@ -31,6 +31,8 @@ from bbp_torch.estimators import (
 )
 from bbp_torch.figures.common import Context, mean_curve, samples
 
+KEY = "fig9"
+ORDER = 8
 NAME = "fig9_gd_continuous"
 PRESETS = ("fig9_gd_continuous",)
 
