@@ -6,6 +6,7 @@ the tables alone, and the training figure's own script."""
 import importlib
 import importlib.util
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,12 @@ from bbp_torch import figures as figures_package
 from bbp_torch import plots, theory
 from bbp_torch.cli import figures as figures_cli
 from bbp_torch.config import CONFIG_DIR
-from bbp_torch.figures import FIGURES, extra_training_success
+from bbp_torch.figures import (
+    FIGURES,
+    extra_phase_diagram,
+    extra_training_success,
+    fig7_teacher_width,
+)
 from bbp_torch.figures.common import MODES, MODES_DIR, Context, command_line, load_modes
 from bbp_torch.figures.cost import THEORY_CALL_S, point_cost
 from bbp_torch.figures.executors import InlineExecutor, run_inprocess, sweep_command
@@ -452,3 +458,40 @@ def test_fig_training_quick_runs_through_the_job_runner(tmp_path, monkeypatch):
     assert all(path.stat().st_mtime_ns == t for path, t in before.items())
     with pytest.raises(SystemExit, match="No training records"):
         script.main([str(tmp_path / "empty")])
+
+
+# ----------------------------------------------------------------------------- plot alone
+
+
+def plot_hand_made(module, result, folder: Path) -> dict:
+    """``module.plot`` of a hand-made result (no sweep, no theory): its files and summary."""
+    with plots.FigureSaver(folder, tensorboard=False) as saver:
+        info = module.plot(result, saver)
+    for suffix in (".png", ".pdf"):
+        assert (folder / f"{module.NAME}{suffix}").stat().st_size > 1000
+    return info
+
+
+def test_fig7_plots_a_hand_made_result(tmp_path):
+    switch = {"a_switch": 1.1, "alpha_switch": 1.6}
+    result = fig7_teacher_width.Result(
+        curves={"1": {"a": [0.1, 1.0, 10.0], "alpha_bbp": [2.0, 1.5, 3.0],
+                      "type": ["continuous", "continuous", "discontinuous"], **switch},
+                "2": {"a": [0.1, 1.0, 10.0], "alpha_bbp": [3.0, 2.5, 2.8],
+                      "type": ["continuous"] * 3, "a_switch": None, "alpha_switch": None}},
+        points={"0.3": {"p_star": [1, 2], "alpha_bbp": [1.0, 2.0],
+                        "type": ["continuous", "discontinuous"]}})
+    info = plot_hand_made(fig7_teacher_width, result, tmp_path)
+    assert info["1"] == result.curves["1"] and info["a=0.3"] == result.points["0.3"]
+
+
+def test_the_phase_diagram_plots_a_hand_made_result(tmp_path):
+    result = extra_phase_diagram.Result(
+        p=[1, 2, math.inf], a=[0.5, 1.0, 1.5],
+        type=[["continuous", "discontinuous", "discontinuous"],
+              ["continuous", "continuous", "discontinuous"],
+              ["continuous", "continuous", None]],
+        boundary_a_by_p={"1": 0.75, "2": 1.25}, errors=1,
+        cases=[{"p": 2, "a": 0.7, "marker": "*", "where": "Fig. 1", "type": "continuous"}])
+    info = plot_hand_made(extra_phase_diagram, result, tmp_path)
+    assert info == {"boundary_a_by_p": {"1": 0.75, "2": 1.25}, "errors": 1}

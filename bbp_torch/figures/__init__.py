@@ -11,9 +11,10 @@ Each figure module has ``KEY``, ``ORDER``, ``NAME`` (its output files ``<out>/<N
 records it reads; none for a theory figure) and ``draw(ctx)``, which reads the records and the
 theory, saves the figure and returns its numbers for the summary file; optionally
 ``side_seconds(settings)``, the CPU seconds of its work besides its sweeps (default: a few
-theory solves, :func:`bbp_torch.figures.cost.side_seconds`). A converted figure splits
-``draw`` into ``compute(ctx)``, a result dataclass of the numbers it draws, and
-``plot(result, saver)``, which only draws.
+theory solves, :func:`bbp_torch.figures.cost.side_seconds`). A converted figure (so far
+``fig7`` and ``extra_phase_diagram``) splits ``draw`` into ``compute(ctx)``, which returns its
+``Result`` (a dataclass of the numbers it draws, written to ``<out>/tables/<NAME>.json``), and
+``plot(result, saver)``, which only draws and returns the summary's numbers.
 
 The modes, the :class:`~bbp_torch.figures.common.Context` and the estimates from a table are in
 :mod:`bbp_torch.figures.common`; the presets' grids in :mod:`~bbp_torch.figures.grids`, their

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from bbp_torch.estimators import (
 )
 from bbp_torch.figures.executors import run_cli, run_inprocess
 from bbp_torch.figures.grids import filter_to_grid, preset_grid, preset_kind
-from bbp_torch.results import load_table
+from bbp_torch.results import load_table, write_json_atomic
 
 # The paper's parameters, and ours where the paper's are not known (docs/figures.md).
 P, P_STAR = 2, 1  # Fig. 1 (and the extra figures): p = 2, p* = 1
@@ -136,6 +137,12 @@ class Context:
             if len(self._tables[preset]) and source != saved:
                 write_table(self._tables[preset], saved)
         return self._tables[preset]
+
+    def result(self, name: str, result):
+        """Write figure ``name``'s result (a dataclass: the numbers it draws) to
+        ``<out>/tables/<name>.json``; returns it."""
+        write_json_atomic(self.out / "tables" / f"{name}.json", asdict(result))
+        return result
 
     def map(self, func, items) -> list:
         return list(self.executor.map(func, items))

@@ -8,6 +8,7 @@ edge, the overlap jumps). p = infinity is the last row; markers show the cases o
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,17 +28,54 @@ def side_seconds(s: dict) -> float:
     return (len(s["phase_p"]) + 1) * len(s["phase_a"]) * THEORY_CALL_S
 
 
-def draw(ctx: Context) -> dict:
+# The cases of the paper's figures, marked on the diagram: (p, a, marker, where).
+CASES = ((2, A_CONT, "*", "Fig. 1"), (2, A_DISC, "P", "Fig. 1"),
+         (1, A1_CONT, "*", "Figs. 3, 9"), (1, A1_DISC, "P", "Figs. 3, 10"))
+CODE = {"continuous": 1.0, "discontinuous": 0.0}  # the colour of a cell; NaN: the solve failed
+
+
+@dataclass
+class Result:
+    """The numbers of the phase diagram: the type per (p, a) cell (``type[i][j]`` at ``p[i]``,
+    ``a[j]``; p = infinity last), the boundary a per p, the failed cells and the marked cases
+    (``{"p", "a", "marker", "where", "type"}``)."""
+
+    p: list[float]
+    a: list[float]
+    type: list[list[str]]
+    boundary_a_by_p: dict[str, float]
+    errors: int
+    cases: list[dict]
+
+
+def compute(ctx: Context) -> Result:
+    """The transition type on the mode's (a, p) grid, and the boundary between the types."""
+    s = ctx.settings
+    ps = list(s["phase_p"]) + [math.inf]
+    a_values = [float(a) for a in s["phase_a"]]
+    results = ctx.map(threshold_task, [(p, P_STAR, a) for p in ps for a in a_values])
+    kinds = [[kind for _, kind in results[i * len(a_values):(i + 1) * len(a_values)]]
+             for i in range(len(ps))]
+    boundary = {}
+    for p, row in zip(ps, kinds, strict=True):
+        cont = [a for a, kind in zip(a_values, row, strict=True) if kind == "continuous"]
+        disc = [a for a, kind in zip(a_values, row, strict=True) if kind == "discontinuous"]
+        if cont and disc and max(cont) < min(disc):
+            boundary[str(p)] = (max(cont) + min(disc)) / 2
+    cases = [{"p": p, "a": a, "marker": marker, "where": where,
+              "type": theory.transition_type(p, P_STAR, a)}
+             for p, a, marker, where in CASES if p in ps and a_values[0] <= a <= a_values[-1]]
+    errors = sum(kind not in CODE for row in kinds for kind in row)
+    return Result(ps, a_values, kinds, boundary, errors, cases)
+
+
+def plot(result: Result, saver) -> dict:
     """Draw the phase diagram; returns ``{"boundary_a_by_p": {p: a}, "errors": failures}``."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    s = ctx.settings
-    ps = list(s["phase_p"]) + [math.inf]
-    a_values = np.asarray(s["phase_a"], dtype=float)
-    results = ctx.map(threshold_task, [(p, P_STAR, a) for p in ps for a in a_values])
-    code = {"continuous": 1.0, "discontinuous": 0.0}
-    grid = np.array([code.get(kind, np.nan) for _, kind in results]).reshape(len(ps), -1)
+    ps, a_values = result.p, np.asarray(result.a, dtype=float)
+    grid = np.array([[CODE.get(kind, np.nan) for kind in row] for row in result.type])
     a_edges = np.r_[a_values[0] - (a_values[1] - a_values[0]) / 2 if len(a_values) > 1
                     else a_values[0] - 0.05,
                     (a_values[1:] + a_values[:-1]) / 2,
@@ -50,26 +88,23 @@ def draw(ctx: Context) -> dict:
                   shading="flat")
     ax.set_yticks(range(len(ps)))
     ax.set_yticklabels([str(p) if math.isfinite(p) else r"$\infty$" for p in ps])
-    boundary = {}
-    for i, p in enumerate(ps):
-        cont = a_values[grid[i] == 1.0]
-        disc = a_values[grid[i] == 0.0]
-        if len(cont) and len(disc) and cont.max() < disc.min():
-            boundary[str(p)] = float((cont.max() + disc.min()) / 2)
     handles = [Patch(color=cmap(1.0), label="continuous (square-root edge)"),
                Patch(color=cmap(0.0), label="discontinuous (smooth edge, overlap jumps)")]
-    cases = ((2, A_CONT, "*", "Fig. 1"), (2, A_DISC, "P", "Fig. 1"),
-             (1, A1_CONT, "*", "Figs. 3, 9"), (1, A1_DISC, "P", "Figs. 3, 10"))
-    for p, a, marker, where in cases:
-        if p in ps and a_values[0] <= a <= a_values[-1]:
-            kind = theory.transition_type(p, P_STAR, a)
-            handles.append(ax.plot([a], [ps.index(p)], marker, ms=11, color="k", ls="none",
-                                   label=f"p={p}, a={a}: {kind} ({where})")[0])
+    for case in result.cases:
+        handles.append(ax.plot([case["a"]], [ps.index(case["p"])], case["marker"], ms=11,
+                               color="k", ls="none",
+                               label=f"p={case['p']}, a={case['a']}: {case['type']} "
+                                     f"({case['where']})")[0])
     ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.9, markerscale=0.6)
     ax.set_xlabel("loss constant $a$")
     ax.set_ylabel("student width $p$")
     ax.set_title(f"Type of the BBP transition in the (a, p) plane (p*={P_STAR}, "
                  r"theory at $N=\infty$)", fontsize=9)
     fig.tight_layout()
-    ctx.saver.save(fig, NAME)
-    return {"boundary_a_by_p": boundary, "errors": int(np.isnan(grid).sum())}
+    saver.save(fig, NAME)
+    return {"boundary_a_by_p": result.boundary_a_by_p, "errors": result.errors}
+
+
+def draw(ctx: Context) -> dict:
+    """Draw the phase diagram (its numbers written to tables/); returns its summary."""
+    return plot(ctx.result(NAME, compute(ctx)), ctx.saver)

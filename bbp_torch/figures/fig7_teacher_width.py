@@ -10,6 +10,8 @@ teacher's width.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bbp_torch import plots
@@ -30,32 +32,48 @@ def side_seconds(s: dict) -> float:
     return len(s["fig7_p_star"]) * (s["fig7_a_points"] + minimum_calls(s) + 3) * THEORY_CALL_S
 
 
-def draw(ctx: Context) -> dict:
-    """Draw Fig. 7; returns ``{p*: {"a", "alpha_bbp", "type", "a_switch", "alpha_switch"}}`` and
-    the points of the right panel."""
+@dataclass
+class Result:
+    """The numbers of Fig. 7: ``curves[p*]`` = ``{"a", "alpha_bbp", "type", "a_switch",
+    "alpha_switch"}`` (left), ``points[a]`` = ``{"p_star", "alpha_bbp", "type"}`` (right)."""
+
+    curves: dict[str, dict]
+    points: dict[str, dict]
+
+
+def compute(ctx: Context) -> Result:
+    """The theory of Fig. 7 in the mode's grid."""
     s = ctx.settings
     p_stars = list(s["fig7_p_star"])
-    a_grid = np.geomspace(*A_RANGE, s["fig7_a_points"])
+    a_grid = np.geomspace(*A_RANGE, s["fig7_a_points"]).tolist()
     curves = ctx.map(alpha_bbp_curve_task, [(P, q, a_grid) for q in p_stars])
     switches = ctx.map(type_switch_task, [(P, q) for q in p_stars])
     side = ctx.map(threshold_task, [(P, q, a) for a in INSET_A for q in p_stars])
+    n = len(p_stars)
+    rows = {str(a): side[k * n:(k + 1) * n] for k, a in enumerate(INSET_A)}
+    return Result(
+        curves={str(q): {"a": a_grid, "alpha_bbp": [float(v[0]) for v in curve],
+                         "type": [v[1] for v in curve], **switch}
+                for q, curve, switch in zip(p_stars, curves, switches, strict=True)},
+        points={a: {"p_star": p_stars, "alpha_bbp": [float(v[0]) for v in row],
+                    "type": [v[1] for v in row]} for a, row in rows.items()})
 
+
+def plot(result: Result, saver) -> dict:
+    """Draw Fig. 7 from its numbers; returns them for the summary (``{p*: curve}`` and
+    ``{"a=<a>": points}``)."""
     fig, axes = plots.figure(1, 2, width=5.4, height=4.4)
     left, right = axes[0]
-    info = {}
-    for i, (q, curve, switch) in enumerate(zip(p_stars, curves, switches, strict=True)):
+    for i, (q, curve) in enumerate(result.curves.items()):
         color = f"C{i}"
-        alpha = np.array([v[0] for v in curve])
-        kinds = [v[1] for v in curve]
-        below, above = plots.split_at(a_grid, alpha, switch["a_switch"], switch["alpha_switch"])
-        left.plot(*below, color=color, lw=1.6, ls="-" if kinds[0] == "continuous" else ":",
-                  label=f"p*={q}")
+        a_grid, alpha = np.asarray(curve["a"]), np.asarray(curve["alpha_bbp"])
+        below, above = plots.split_at(a_grid, alpha, curve["a_switch"], curve["alpha_switch"])
+        left.plot(*below, color=color, lw=1.6,
+                  ls="-" if curve["type"][0] == "continuous" else ":", label=f"p*={q}")
         left.plot(*above, color=color, lw=1.6, ls=":")
-        if switch["a_switch"] is not None:
-            left.plot([switch["a_switch"]], [switch["alpha_switch"]], "D", mfc="none",
+        if curve["a_switch"] is not None:
+            left.plot([curve["a_switch"]], [curve["alpha_switch"]], "D", mfc="none",
                       color=color, ms=8, mew=1.2)
-        info[str(q)] = {"a": a_grid.tolist(), "alpha_bbp": alpha.tolist(), "type": kinds,
-                        **switch}
     left.plot([], [], color="0.4", ls="-", label="continuous")
     left.plot([], [], color="0.4", ls=":", label="discontinuous")
     left.plot([], [], "D", mfc="none", color="0.4", ms=8, label="type switches")
@@ -67,16 +85,14 @@ def draw(ctx: Context) -> dict:
                    fontsize=9)
     plots.legend(left, fontsize=7, ncol=2, loc="upper left")
 
-    for k, a in enumerate(INSET_A):
-        points = side[k * len(p_stars):(k + 1) * len(p_stars)]
-        alpha = np.array([v[0] for v in points])
+    p_stars = []
+    for k, (a, points) in enumerate(result.points.items()):
+        p_stars = np.asarray(points["p_star"])
+        alpha = np.asarray(points["alpha_bbp"])
         right.plot(p_stars, alpha, color=f"C{k + 4}", lw=1.0, label=f"a={a}")
         for kind, style in plots.TYPE_STYLE.items():
-            mask = np.array([v[1] == kind for v in points])
-            right.plot(np.asarray(p_stars)[mask], alpha[mask], ls="none", ms=5,
-                       **{**style, "label": None})
-        info[f"a={a}"] = {"p_star": list(p_stars), "alpha_bbp": alpha.tolist(),
-                          "type": [v[1] for v in points]}
+            mask = np.array([t == kind for t in points["type"]], dtype=bool)
+            right.plot(p_stars[mask], alpha[mask], ls="none", ms=5, **{**style, "label": None})
     for style in plots.TYPE_STYLE.values():
         right.plot([], [], ls="none", ms=5, **style)
     right.set_xticks(p_stars)
@@ -85,5 +101,10 @@ def draw(ctx: Context) -> dict:
     right.set_title(rf"$\alpha_{{BBP}}$ vs $p^*$ at p={P} (markers: the type)", fontsize=9)
     plots.legend(right, fontsize=7, loc="upper left")
     fig.tight_layout()
-    ctx.saver.save(fig, NAME)
-    return info
+    saver.save(fig, NAME)
+    return {**result.curves, **{f"a={a}": points for a, points in result.points.items()}}
+
+
+def draw(ctx: Context) -> dict:
+    """Draw Fig. 7 (its numbers written to tables/); returns them for the summary."""
+    return plot(ctx.result(NAME, compute(ctx)), ctx.saver)
