@@ -60,7 +60,7 @@ class SolverConfig:
     chunk_size: int | None = None
     block_size: int | None = None
     basis_size: int | None = None
-    mixed_precision: bool = False
+    mixed_precision: Any = "auto"  # auto, true or false; validate() makes it a bool
     slq_probes: int = 0
     slq_steps: int = 60
 
@@ -189,6 +189,10 @@ def _positive_at_most(hi: float) -> Callable[[Any], str | None]:
     return lambda v: None if 0 < v <= hi else f"must be positive and at most {hi:g}"
 
 
+def _auto_or_bool(v) -> str | None:
+    return None if v == "auto" or isinstance(v, bool) else "use one of auto, true, false"
+
+
 def _at_least_zero(v) -> str | None:
     return None if v >= 0 else "cannot be negative"
 
@@ -273,7 +277,12 @@ FIELDS: dict[str, FieldSpec] = {
                                    _int_range(1, 4096), "Set solver.block_size=4, or null."),
     "solver.basis_size": FieldSpec("iterative: basis before a restart; null = max(3k, k + 320)",
                                    _int_range(2), "Set solver.basis_size=400, or null."),
-    "solver.mixed_precision": FieldSpec("iterative: float32 products first, float64 to finish"),
+    "solver.mixed_precision": FieldSpec("iterative: float32 products first, float64 to finish; "
+                                        "auto = on when the iterative solver runs float64 "
+                                        "closed-form products and the float32 copy of X fits "
+                                        "the memory limit", _auto_or_bool,
+                                        "Set solver.mixed_precision=auto (default), true or "
+                                        "false."),
     "solver.slq_probes": FieldSpec("iterative: probes of the SLQ density (0 = none)",
                                    _int_range(0, 10_000), "Set solver.slq_probes=4, or 0."),
     "solver.slq_steps": FieldSpec("iterative: Lanczos steps per SLQ probe",
@@ -718,11 +727,11 @@ def validate(cfg: Any, schema: type | None = None,
               f"below {smallest_tol(c.dtype):g}", f"Set solver.tol >= {smallest_tol(c.dtype):g}"
               " or null" + (", or use dtype=float64." if c.dtype != "float64" else "."))
     solver = solver_for(s.name, dim, s.auto_max_dim)
-    if s.mixed_precision and s.name == "dense":
+    if s.mixed_precision is True and s.name == "dense":
         _fail("solver.mixed_precision", s.mixed_precision,
               "mixed precision is a setting of the iterative solver; the dense one ignores it",
               "Use solver=iterative (or solver=auto), or drop solver.mixed_precision.")
-    if s.mixed_precision and c.hessian.product == "autograd":
+    if s.mixed_precision is True and c.hessian.product == "autograd":
         _fail("solver.mixed_precision", s.mixed_precision,
               "its float32 products are closed-form products; the autograd product runs in "
               "dtype", "Use hessian.product=closed_form, or drop solver.mixed_precision.")
@@ -734,26 +743,54 @@ def validate(cfg: Any, schema: type | None = None,
     if s.slq_probes > 0 and s.slq_steps < 2:
         _fail("solver.slq_steps", s.slq_steps, "an SLQ density needs at least 2 Lanczos steps",
               "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")
-    block = basis = None
-    if solver == "iterative":
-        # products in float32: the first phase of mixed precision, or all of a float32 run
-        block = solver_block_size(s.block_size, device.split(":")[0], c.hessian.kind, pr.p,
-                                  float32_products=s.mixed_precision or c.dtype == "float32")
-        # mixed precision restarts its float64 phase from the k Ritz vectors as one block
-        widest = max(block, k) if s.mixed_precision else block
-        if s.basis_size is not None and s.basis_size < k + 2 * widest:
-            _fail("solver.basis_size", s.basis_size,
-                  f"the basis must hold k + 2 * block_size = {k + 2 * widest} vectors",
-                  "Leave solver.basis_size unset or raise it.")
-        basis = default_basis_size(k, block, dim) if s.basis_size is None else s.basis_size
-    threads = resolve_threads(c.threads)
-    c = replace(c, data_dtype=data_dtype, threads=threads,
-                solver=replace(s, k=k, tol=tol, block_size=block, basis_size=basis))
+    c = replace(c, data_dtype=data_dtype, threads=resolve_threads(c.threads),
+                solver=replace(s, k=k, tol=tol))
+    resolved = _auto_mixed_precision(Resolved(config=c, M=M, solver=solver, device=device),
+                                     device_memory_gb)
     if isinstance(c, TrainRunConfig):
-        c = _check_training(c)
-    resolved = Resolved(config=c, M=M, solver=solver, device=device)
+        resolved = replace(resolved, config=_check_training(resolved.config))
     check_memory(resolved, device_memory_gb)
     return resolved
+
+
+def _with_mixed_precision(r: Resolved, mixed: bool) -> Resolved:
+    """``r`` with ``solver.mixed_precision=mixed`` and, on the iterative solver, the block and
+    basis sizes that go with it (float32 products take wider blocks)."""
+    c = r.config
+    s, pr = c.solver, c.problem
+    block = basis = None
+    if r.solver == "iterative":
+        # products in float32: the first phase of mixed precision, or all of a float32 run
+        block = solver_block_size(s.block_size, r.device.split(":")[0], c.hessian.kind, pr.p,
+                                  float32_products=mixed or c.dtype == "float32")
+        # mixed precision restarts its float64 phase from the k Ritz vectors as one block
+        widest = max(block, s.k) if mixed else block
+        if s.basis_size is not None and s.basis_size < s.k + 2 * widest:
+            _fail("solver.basis_size", s.basis_size,
+                  f"the basis must hold k + 2 * block_size = {s.k + 2 * widest} vectors",
+                  "Leave solver.basis_size unset or raise it.")
+        basis = default_basis_size(s.k, block, r.dim) if s.basis_size is None else s.basis_size
+    solver = replace(s, mixed_precision=mixed, block_size=block, basis_size=basis)
+    return replace(r, config=replace(c, solver=solver))
+
+
+def _auto_mixed_precision(r: Resolved, device_memory_gb: float | None = None) -> Resolved:
+    """``r`` with ``solver.mixed_precision`` a bool: ``true``/``false`` as given; ``auto`` on
+    when the iterative solver runs float64 closed-form products and the run with mixed
+    precision (its float32 copy of ``X`` included) fits :func:`memory_limit_gb`, else off
+    (the dense solver, ``dtype=float32``, the autograd product, or too little memory)."""
+    c = r.config
+    if c.solver.mixed_precision != "auto":
+        return _with_mixed_precision(r, c.solver.mixed_precision)
+    off = _with_mixed_precision(r, False)
+    if (r.solver != "iterative" or c.dtype != "float64"
+            or c.hessian.product != "closed_form"):
+        return off
+    try:
+        on = _with_mixed_precision(r, True)
+    except ConfigError:  # a solver.basis_size too small for the float64 restart block
+        return off
+    return on if memory_gb(on) <= memory_limit_gb(on, device_memory_gb) else off
 
 
 def tracked_hessian_kind(track_hessian: str, method: str, hessian_kind: str) -> str:

@@ -122,7 +122,8 @@ def test_basis_check_uses_the_block_the_solver_will_use():
 
     cfg = {"problem": {"N": 100, "p": 6, "alpha": 3.0}, "hessian": {"kind": "spherical"},
            "device": "cpu", "theory": False, "logging": {"progress": False},
-           "solver": {"name": "iterative", "k": 10, "basis_size": 18, "tol": 1e-8}}
+           "solver": {"name": "iterative", "k": 10, "basis_size": 18, "tol": 1e-8,
+                      "mixed_precision": False}}
     with pytest.raises(ConfigError, match="k \\+ 2 \\* block_size = 22"):
         validate(cfg)
     cfg["solver"]["basis_size"] = 22
@@ -141,7 +142,7 @@ def test_float32_products_resolve_the_block_the_solver_would_choose():
     from bbp_torch.spectrum.lanczos import iterative_bottom
 
     base = {"problem": {"N": 100, "p": 4, "alpha": 3.0}, "device": "cpu",
-            "solver": {"name": "iterative", "k": 8}}
+            "solver": {"name": "iterative", "k": 8, "mixed_precision": False}}
     blocks = {}
     for name, extra in [("float64", {}), ("mixed", {"solver": {"name": "iterative", "k": 8,
                                                                "mixed_precision": True}}),
@@ -151,6 +152,39 @@ def test_float32_products_resolve_the_block_the_solver_would_choose():
     problem = make_problem(100, 4, 1, 3.0, 0.7, seed=2, dtype=torch.float32)
     own = iterative_bottom(HessianOperator(problem), SolverConfig(name="iterative", k=8))
     assert own.info["block_size"] == blocks["float32"]
+
+
+def test_mixed_precision_auto_is_on_when_its_float32_copy_of_x_fits(compose):
+    """``auto`` (the default) turns mixed precision on for the iterative solver when the run
+    with it, its float32 copy of X included, fits the memory limit; off just below that, for
+    the dense solver, dtype=float32 and the autograd product; true/false force it."""
+    from bbp_torch.config import memory_gb
+
+    base = ["solver=iterative", "problem.N=200", "problem.p=2", "device=cpu"]
+    on = validate(compose(base + ["solver.mixed_precision=true"]))
+    off = validate(compose(base + ["solver.mixed_precision=false"]))
+    need = memory_gb(on)
+    assert need > memory_gb(off)  # the float32 copy of X and the refinement basis
+    for limit, mixed in [(need * 1.01, True), (need * 0.99, False)]:
+        r = validate(compose(base + [f"solver.max_memory_gb={limit}"]))
+        assert r.config.solver.mixed_precision is mixed
+        assert r.config.solver.block_size == (on if mixed else off).config.solver.block_size
+    assert validate(compose(base)).config.solver.mixed_precision is True  # default: auto
+    for extra in (["solver=dense"], ["dtype=float32"], ["hessian.product=autograd"]):
+        assert validate(compose(base + extra)).config.solver.mixed_precision is False
+    forced = validate(compose(base + [f"solver.max_memory_gb={need * 0.99}",
+                                      "solver.mixed_precision=false"]))
+    assert forced.config.solver.mixed_precision is False
+    with pytest.raises(ConfigError, match="solver.max_memory_gb"):  # true is not dropped
+        validate(compose(base + [f"solver.max_memory_gb={need * 0.99}",
+                                 "solver.mixed_precision=true"]))
+
+
+def test_mixed_precision_other_than_auto_true_false_is_refused(compose):
+    with pytest.raises(ConfigError, match="solver.mixed_precision=auto \\(default\\), true"):
+        validate(compose(["solver=iterative", "solver.mixed_precision=maybe"]))
+    assert validate({"solver": {"name": "iterative", "mixed_precision": False}}
+                    ).config.solver.mixed_precision is False
 
 
 # ----------------------------------------------------------------------------- training

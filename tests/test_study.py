@@ -60,7 +60,8 @@ def test_run_study_iterative_records_residuals_and_slq_density():
     assert m["solver_used"] == "iterative" and m["iterations"] > 0
     assert len(m["residuals"]) == 6 and max(m["residuals"]) < 1e-6
     assert m["solver_info"]["converged"] and len(m["solver_info"]["relative_residuals"]) == 6
-    assert m["solver_info"]["phases"][0]["compute_dtype"] == "float64"
+    # mixed precision by default (auto: the float32 copy of X fits)
+    assert [x["compute_dtype"] for x in m["solver_info"]["phases"]] == ["float32", "float64"]
     assert result.spectrum is None
     d = m["density"]
     assert d["method"] == "slq" and len(d["edges"]) == 31 and len(d["density"]) == 30
@@ -97,6 +98,24 @@ def test_run_study_mixed_precision_records_both_phases():
 
     text = study_summary(result.record)
     assert "on float32 products" in text and "on float64 products), converged" in text
+
+
+def test_the_record_says_which_precision_auto_ran():
+    """``solver.mixed_precision=auto`` (default): the record's config holds the decided value
+    and ``metrics.solver_info.mixed_precision`` says which ran, on either side of the memory
+    limit."""
+    from bbp_torch.config import memory_gb, validate
+
+    cfg = {"problem": {"N": 60, "p": 2, "alpha": 3.0}, "device": "cpu", "theory": False,
+           "solver": {"name": "iterative", "k": 6, "slq_probes": 0},
+           "logging": {"progress": False}}
+    need = memory_gb(validate(cfg))
+    for limit, mixed in [(need * 1.01, True), (need * 0.99, False)]:
+        record = run_study(cfg | {"solver": cfg["solver"] | {"max_memory_gb": limit}}).record
+        assert record["config"]["solver"]["mixed_precision"] is mixed
+        assert record["metrics"]["solver_info"]["mixed_precision"] is mixed
+        phases = [x["compute_dtype"] for x in record["metrics"]["solver_info"]["phases"]]
+        assert phases == (["float32", "float64"] if mixed else ["float64"])
 
 
 def test_an_unconverged_solve_is_recorded_as_such():

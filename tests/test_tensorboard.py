@@ -73,7 +73,7 @@ def test_a_matrix_free_run_logs_its_slq_density_and_metrics(tmp_path):
     assert hist.num == 120  # the density as a histogram of the p N eigenvalues
     hparams = session_hparams(acc)
     assert hparams["problem.N"] == 60 and hparams["solver.name"] == "iterative"
-    assert hparams["theory"] is False and hparams["solver.mixed_precision"] is False
+    assert hparams["theory"] is False and hparams["solver.mixed_precision"] is True  # auto
     assert "force" not in hparams and "device" not in hparams
     assert all(identifying(k) for k in hparams)
 

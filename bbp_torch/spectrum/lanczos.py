@@ -357,7 +357,8 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     ``settings`` is the solver group (:class:`bbp_torch.config.SolverConfig`, as
     :func:`bbp_torch.config.validate` resolved it: ``k``, ``tol``, ``block_size`` and
     ``basis_size`` set; unset ones take the defaults of :mod:`bbp_torch.config`).
-    ``settings.mixed_precision`` (a :class:`bbp_torch.hessian.HessianOperator` only) runs the
+    ``settings.mixed_precision=True`` (a :class:`bbp_torch.hessian.HessianOperator` only; an
+    ``auto`` that :func:`bbp_torch.config.validate` has not decided runs as false) runs the
     Lanczos iteration first on float32 products (``compute_dtype``), down to a relative
     residual of ``max(tol, 1e-6)`` or until it stops improving, then refines its ``k`` Ritz
     vectors with float64 products down to ``tol``
@@ -383,8 +384,8 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     tol = settings.tol if settings.tol is not None else default_tol(
         str(op.dtype).removeprefix("torch."))
     basis_size = settings.basis_size
-    float32_products = settings.mixed_precision or getattr(op, "compute_dtype",
-                                                           None) == torch.float32
+    mixed = settings.mixed_precision is True
+    float32_products = mixed or getattr(op, "compute_dtype", None) == torch.float32
     block_size = solver_block_size(settings.block_size, op.device.type,
                                    getattr(op, "kind", "euclidean"), getattr(op, "p", 4),
                                    float32_products=float32_products)
@@ -395,7 +396,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         n, k, block_size, basis_size or default_basis_size(k, block_size, n))
     if warm:
         start_block = start[:, :k].to(device=op.device, dtype=op.dtype)
-    elif settings.mixed_precision:
+    elif mixed:
         if not hasattr(op, "with_compute_dtype"):
             raise ValueError("solver.mixed_precision needs the matrix-free Hessian operator "
                              "(it computes products in float32); use it without that option.")
@@ -441,7 +442,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         "ritz_solves": sum(x.info.get("ritz_solves", 0) for x in [*earlier, r]),
         "block_size": r.block_size,
         "basis_size": r.basis_size,
-        "mixed_precision": bool(settings.mixed_precision),
+        "mixed_precision": mixed,
         "phases": phases,
         "small_problem": bool(r.info.get("small_problem", False)),
         "history": [h for x in [*earlier, r] for h in x.info.get("history", [])],
