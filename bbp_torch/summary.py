@@ -105,11 +105,13 @@ def training_summary(record: dict, run_dir: Path | None = None) -> str:
         + (f", {fmt(init['warm_student_overlap'], 3)} after the spectral start"
            if "warm_student_overlap" in init else ""),
         f"  stopped            : {m['stop_reason']} after {m['steps']} steps "
-        f"(time {t['lr'] * m['steps']:.4g})",
+        f"(time {t['lr'] * m['steps']:.4g})"
+        + (f", on a plateau since step {m['plateau_step']}"
+           if m.get("plateau_step") is not None else ""),
         f"  final              : gen_error {fmt(m['final_gen_error'], 3)}, overlap q "
         f"{fmt(m['final_overlap'], 4)}, train loss {fmt(m['final_train_loss'], 3)}, "
         f"lambda_min {fmt(m['final_lambda_min'], 3)} (bottom-vector m "
-        f"{fmt(m['final_eigvec_overlap'], 3)})",
+        f"{fmt(m['final_eigvec_overlap'], 3)}; Hessian {c['train']['track_hessian']})",
         f"  success            : {m['success']} (gen_error < train.gen_tol={t['gen_tol']})",
     ]
     if m.get("theory_note"):
