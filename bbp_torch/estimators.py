@@ -94,22 +94,11 @@ def fit_alpha0(alphas, m2, window=ALPHA0_WINDOW, min_points: int = 3) -> tuple[f
 
 
 def extrapolate(x, y, yerr=None) -> tuple[float, float]:
-    """``(y_inf, b)`` of the (weighted) linear fit ``y = y_inf + b x``; ``y_inf`` is the value
-    at ``x = 0`` (N = infinity). NaNs with fewer than two finite points.
+    """``(y_inf, b)`` of the (weighted) linear fit ``y = y_inf + b x`` (:func:`weighted_line`);
+    ``y_inf`` is the value at ``x = 0`` (N = infinity). NaNs with fewer than two finite points.
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    w = None
-    if yerr is not None:
-        err = np.asarray(yerr, dtype=float)
-        ok &= np.isfinite(err)
-        if ok.sum() >= 2 and np.all(err[ok] > 0):
-            w = 1 / err[ok]
-    if ok.sum() < 2:
-        return math.nan, math.nan
-    b, y_inf = np.polyfit(x[ok], y[ok], 1, w=w)
-    return float(y_inf), float(b)
+    y_inf, b, _ = weighted_line(x, y, yerr)
+    return y_inf, b
 
 
 def seed_average(table, keys: list[str], metric: str = "metrics.overlap"):

@@ -310,10 +310,12 @@ def train(
             point = {"step": step, "time": lr * step, **tracker.basic(W)}
             start_loss = series["train_loss"][0] if series["train_loss"] else None
             reason = _stop_reason(point, loss_tol, gen_tol, start_loss)
-            plateau = plateau_start(series["train_loss"] + [point["train_loss"]], plateau_tol,
-                                    plateau_window) if reason is None else None
-            if plateau is not None:
+            recent = series["train_loss"][-plateau_window:] + [point["train_loss"]]
+            plateau = plateau_start(recent, plateau_tol, plateau_window) \
+                if reason is None else None
+            if plateau is not None:  # an index into `recent`: the window's first step
                 reason = "plateau"
+                plateau = len(series["step"]) - plateau_window + plateau
             if reason is None and step == steps:
                 reason = "max_steps"
             periodic = hessian_every > 0 and step % hessian_every == 0

@@ -24,6 +24,7 @@ from bbp_torch.estimators import (
     onset_window,
     phi_crossing,
     phi_estimate,
+    recovered,
     recovery_crossing,
     recovery_onset,
     seed_average,
@@ -231,8 +232,8 @@ def test_recovery_crossing_of_two_sizes_sharpening_at_a_fixed_onset():
     large = synthetic_descents(2000, 2.5, 0.15, alphas, 300, rng)
     cross = recovery_crossing(alphas, small, large, n_boot=60)
     assert abs(cross["value"] - 2.5) < max(3 * cross["err"], 0.05)
-    # the level that defines recovery
-    assert RECOVERY_LEVEL == 0.5
+    # a descent has recovered when its largest m^2 reaches the level, not below it
+    assert list(recovered([RECOVERY_LEVEL - 1e-9, RECOVERY_LEVEL, 1.0])) == [0.0, 1.0, 1.0]
 
 
 def test_weighted_line_intercept_and_its_error():

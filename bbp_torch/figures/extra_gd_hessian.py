@@ -87,8 +87,7 @@ def draw(ctx: Context) -> dict:
     p, p_star, a = int(pr["p"]), int(pr["p_star"]), float(pr["a"])
     a_bbp = theory.threshold(p, p_star, a)["alpha_bbp"]
     alphas = sorted(series["alpha"].unique()) if series is not None and len(series) else []
-    fig, axes = plots.figure(3, max(1, len(alphas)), width=4.2 * max(1, len(alphas)),
-                             height=9.0)
+    fig, axes = plots.figure(3, max(1, len(alphas)), width=3.6, height=2.4)
     out = {"alpha_bbp": a_bbp, "N": None, "alphas": {}}
     for j, alpha in enumerate(alphas):
         sub = series[np.isclose(series["alpha"], alpha)]

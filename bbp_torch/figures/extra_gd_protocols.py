@@ -37,21 +37,30 @@ def label(onset: dict) -> str:
 def draw(ctx: Context) -> dict:
     """Draw the figure; returns ``{preset: onset numbers}`` (as in the summary's gd_onset)."""
     onsets = {preset: gd_onset(ctx, preset) for preset in PRESETS}
-    fig, axes = plots.figure(2, 3, width=15.0, height=8.6)
+    fig, axes = plots.figure(2, 3, width=3.7, height=3.0)
     cells = [axes[i // 3, i % 3] for i in range(6)]
     for ax, preset in zip(cells, GD_PROTOCOLS, strict=False):
         onset = onsets[preset]
         plot_curves(ax, onset)
+        ext = onset["extrapolated"]
         ax.set_title(f"{label(onset)} ({onset['transition']})\nat most {onset['steps']} steps, "
                      f"{onset['seeds']}-{onset['seeds_max']} seeds per point, "
-                     f"{sum(v['not_ok'] for v in onset['per_N'].values())} diverged left out",
-                     fontsize=8)
-        plots.legend(ax, fontsize=6, loc="upper left")
+                     f"{sum(v['not_ok'] for v in onset['per_N'].values())} diverged left out"
+                     f"\nonset at N=inf ({ext['law']}): {ext['value']:.2f} ± {ext['err']:.2f}",
+                     fontsize=7)
+        ax.set_ylabel(r"largest $m^2$ by descent")
+    # one legend for the four panels, in the empty cell (the onset's value is in each title)
+    handles, names = cells[0].get_legend_handles_labels()
+    generic = {"GD onset": r"GD onset, $N\to\infty$ (± error)",
+               r"$\alpha_{BBP}": r"$\alpha_{BBP}$ at init"}
+    names = [next((g for start, g in generic.items() if n.startswith(start)), n) for n in names]
     cells[4].axis("off")
+    if handles:
+        cells[4].legend(handles, names, loc="center", fontsize=7, frameon=False)
     compared = [dict(onsets[p], label=label(onsets[p])) for p in PRESETS if onsets[p]["N"]]
     if compared:
         plot_extrapolation(cells[5], compared, relative=True)
-        plots.legend(cells[5], fontsize=6, loc="upper left")
+        plots.legend(cells[5], fontsize=6, loc="upper right")
     cells[5].set_title(r"onset / $\alpha_{BBP}$ against $1/\log N$ (squares: $N=\infty$)",
                        fontsize=8)
     fig.suptitle("Onset of recovery by gradient descent from the random init, per protocol",

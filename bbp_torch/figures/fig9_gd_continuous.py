@@ -159,7 +159,7 @@ def draw_gd(ctx: Context, preset: str, name: str, number: str) -> dict:
     """The largest m^2 reached by GD vs alpha for ``preset``'s records, and the onset of
     recovery per N extrapolated to N = infinity, saved as ``name``."""
     onset = gd_onset(ctx, preset)
-    fig, axes = plots.figure(1, 2, width=11.5, height=4.6)
+    fig, axes = plots.figure(1, 2, width=6.0, height=4.6)
     left, right = axes[0, 0], axes[0, 1]
     plot_curves(left, onset)
     params = plots.params_text(p=onset["p"], p_star=onset["p_star"], a=onset["a"])
