@@ -148,7 +148,8 @@ def record_problem(data: Any) -> str | None:
 
 def read_record(path: str | Path) -> dict:
     """Read one record (``path`` is the file or its run folder); every reader of records (resume,
-    sweep accounting, tables, figures) reads through here.
+    sweep accounting, tables, figures) reads through here, and an old record comes back with
+    today's keys (:func:`upgrade_record`).
 
     Raises :class:`RecordError` (a ``ValueError``) naming the file and what is wrong when it is
     not JSON or not a record (:func:`record_problem`), ``OSError`` when it cannot be read.
@@ -165,7 +166,26 @@ def read_record(path: str | Path) -> dict:
     problem = record_problem(data)
     if problem:
         raise RecordError(f"{path}: not a record: {problem}")
-    return data
+    return upgrade_record(data)
+
+
+def upgrade_record(record: dict) -> dict:
+    """A training record written before a key was renamed (:data:`bbp_torch.metrics.RENAMED`:
+    the Gram cosine was ``overlap``) with its keys renamed, in place; other records unchanged.
+    A key is renamed only where the record has the old name and not the new one."""
+    from bbp_torch.metrics import RENAMED
+
+    if not isinstance(record["config"].get("train"), dict):
+        return record  # a study record: its overlap is the eigenvector's m
+    for old, new in RENAMED.items():  # each within its object: series.overlap -> gram_overlap
+        *path, old_key = old.split(".")
+        new_key = new.rsplit(".", 1)[-1]
+        holder = record["metrics"]
+        for part in path:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and old_key in holder and new_key not in holder:
+            holder[new_key] = holder.pop(old_key)
+    return record
 
 
 def versions() -> dict[str, str]:

@@ -257,9 +257,9 @@ def initialization(pairs: Eigenpairs, problem: Problem, init: str) -> tuple[dict
 
 
 def training_metrics(r: Resolved, problem: Problem, traj: Trajectory, init: dict) -> dict:
-    """``final_*`` (the last tracked point), ``max_overlap`` and ``max_overlap_step`` (the
-    largest student-teacher overlap ``q`` over the tracked steps, first and last included: the
-    same overlap as ``final_overlap``, which for p = p* = 1 is the paper's m^2), ``success``
+    """``final_*`` (the last tracked point), ``max_gram_overlap`` and ``max_gram_overlap_step``
+    (the largest Gram overlap ``q`` over the tracked steps, first and last included: the same
+    overlap as ``final_gram_overlap``, which for p = p* = 1 is the paper's m^2), ``success``
     (final fresh-data ``gen_error < train.gen_tol`` and not diverged), ``steps``,
     ``stop_reason``, ``eta`` (the weight-space step), ``init`` (observables of the Hessian at
     the random initialization), ``theory`` (alpha_BBP at initialization, or None when
@@ -270,16 +270,16 @@ def training_metrics(r: Resolved, problem: Problem, traj: Trajectory, init: dict
     theory_part = theory_metrics(r, lambda r: theory.threshold(pr.p, pr.p_star, pr.a)) \
         if c.theory else {"theory": None}
     series = traj.series
-    best = max(range(len(series["overlap"])), key=lambda i: series["overlap"][i])
+    best = max(range(len(series["gram_overlap"])), key=lambda i: series["gram_overlap"][i])
     return {
-        "final_overlap": final["overlap"],
+        "final_gram_overlap": final["gram_overlap"],
         "final_gen_error": final["gen_error"],
         "final_gen_error_exact": final["gen_error_exact"],
         "final_train_loss": final["train_loss"],
         "final_lambda_min": final["lambda_min"],
         "final_eigvec_overlap": final["eigvec_overlap"],
-        "max_overlap": series["overlap"][best],
-        "max_overlap_step": series["step"][best],
+        "max_gram_overlap": series["gram_overlap"][best],
+        "max_gram_overlap_step": series["step"][best],
         "success": traj.stop_reason != "diverged" and final["gen_error"] < c.train.gen_tol,
         "steps": traj.steps,
         "stop_reason": traj.stop_reason,

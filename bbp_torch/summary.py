@@ -1,9 +1,14 @@
-"""The short human-readable account printed after a run (``bbp`` and ``bbp-train``)."""
+"""The short human-readable account printed after a run (``bbp`` and ``bbp-train``).
+
+The metrics it shows, their labels and digits are those :mod:`bbp_torch.metrics` declares with
+a ``label``; a key the record lacks is left out, a null one shows as ``-``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bbp_torch import metrics as schema
 from bbp_torch.results import RECORD_NAME
 
 
@@ -29,6 +34,24 @@ def _footer(record: dict, run_dir: Path | None) -> list[str]:
     return lines
 
 
+def _study_rows(m: dict, theory_beside: bool) -> list[str]:
+    """One row per printed study metric, its N = infinity prediction beside it (when
+    ``theory_beside``), then its note."""
+    declared = {d.name: d for d in schema.printed("study")}
+    predictions = set(schema.theory_of("study").values())
+    rows = []
+    for d in declared.values():
+        value = schema.lookup(m, d.name)
+        if d.name in predictions or value is schema.MISSING:
+            continue
+        row = f"  {d.label:<19}: {fmt(value, d.digits):>12}"
+        if d.theory in declared and theory_beside:
+            row += (f"   {declared[d.theory].label:<23}: "
+                    f"{fmt(schema.lookup(m, d.theory, None), d.digits)}")
+        rows.append(row + (f"   ({d.note})" if d.note else ""))
+    return rows
+
+
 def study_summary(record: dict, run_dir: Path | None = None) -> str:
     """One run of the core study: the bottom of the spectrum, overlaps, theory, solver."""
     c, m = record["config"], record["metrics"]
@@ -44,23 +67,7 @@ def study_summary(record: dict, run_dir: Path | None = None) -> str:
         f"threads={c['threads']}",
         "  bottom eigenvalues : " + " ".join(f"{v:.5g}" for v in m["bottom_eigenvalues"]),
     ]
-    rows = [("lambda_min         ", m["lambda_min"], 5, "theory outlier lambda* ",
-             th.get("lambda_outlier")),
-            ("bulk edge (est.)   ", m["lambda_edge"], 5, "theory edge lambda_-   ",
-             th.get("lambda_edge")),
-            ("gap edge - min     ", m["gap"], 5, None, None),
-            ("overlap m (teacher)", m["overlap"], 4, "theory m (N = inf)     ", th.get("overlap"))]
-    for label, value, digits, theory_label, theory_value in rows:
-        line = f"  {label}: {fmt(value, digits):>12}"
-        if theory_label and not note:
-            line += f"   {theory_label}: {fmt(theory_value, digits)}"
-        lines.append(line)
-    lines += [
-        f"  overlap subspace   : {fmt(m['overlap_subspace'], 4):>12}   (bottom p*p_star vectors "
-        "on the teacher subspace)",
-        f"  overlap student    : {fmt(m['overlap_student'], 4):>12}   (bottom vector on the "
-        "student's own directions)",
-    ]
+    lines += _study_rows(m, theory_beside=not note)
     if m.get("overlap_subspace_note"):
         lines.append(f"  overlap subspace {m['overlap_subspace_note']}")
     if note:
@@ -87,31 +94,38 @@ def study_summary(record: dict, run_dir: Path | None = None) -> str:
     return "\n".join(lines + _footer(record, run_dir))
 
 
+def _training_rows(m: dict, after: dict[str, str]) -> list[str]:
+    """The printed training metrics, several to a row (their ``line``; a metric without one
+    has a row of its own), each row followed by its text in ``after``."""
+    rows: dict[str, list[str]] = {}
+    for d in schema.printed("training"):
+        value = schema.lookup(m, d.name)
+        if value is schema.MISSING:
+            continue
+        line = d.line or d.label
+        shown = fmt(value, d.digits) if line == d.label else f"{d.label} {fmt(value, d.digits)}"
+        rows.setdefault(line, []).append(shown)
+    return [f"  {line:<19}: {', '.join(parts)}{after.get(line, '')}"
+            for line, parts in rows.items()]
+
+
 def training_summary(record: dict, run_dir: Path | None = None) -> str:
-    """One descent: the Hessian at init, the stop, the final student, success."""
+    """One descent: the Hessian at init, the final student, the stop, success."""
     c, m = record["config"], record["metrics"]
     pr, t = c["problem"], c["train"]
-    init, th = m["init"], m.get("theory") or {}
+    th = m.get("theory") or {}
     theory_text = (f"   theory alpha_BBP {fmt(th.get('alpha_bbp'), 4)} "
                    f"({th.get('transition_type', '-')})") if not m.get("theory_note") else ""
     lines = [
         f"bbp-train  N={pr['N']} p={pr['p']} p*={pr['p_star']} a={pr['a']} alpha={pr['alpha']} "
         f"(M={m['M']})  seed={c['seed']}  method={t['method']} lr={t['lr']} (eta={m['eta']:.4g}) "
         f"init={t['init']}  device={record['device']} {c['dtype']} threads={c['threads']}",
-        f"  Hessian at init    : lambda_min {fmt(init['lambda_min'])}, edge "
-        f"{fmt(init['lambda_edge'])}, bottom-vector teacher overlap m {fmt(init['overlap'], 4)}"
-        + theory_text,
-        f"  student overlap q  : {fmt(init['student_overlap'], 3)} at random init"
-        + (f", {fmt(init['warm_student_overlap'], 3)} after the spectral start"
-           if "warm_student_overlap" in init else ""),
+        *_training_rows(m, {"Hessian at init": theory_text,
+                            "final": f"   (Hessian {t['track_hessian']})"}),
         f"  stopped            : {m['stop_reason']} after {m['steps']} steps "
         f"(time {t['lr'] * m['steps']:.4g})"
         + (f", on a plateau since step {m['plateau_step']}"
            if m.get("plateau_step") is not None else ""),
-        f"  final              : gen_error {fmt(m['final_gen_error'], 3)}, overlap q "
-        f"{fmt(m['final_overlap'], 4)}, train loss {fmt(m['final_train_loss'], 3)}, "
-        f"lambda_min {fmt(m['final_lambda_min'], 3)} (bottom-vector m "
-        f"{fmt(m['final_eigvec_overlap'], 3)}; Hessian {c['train']['track_hessian']})",
         f"  success            : {m['success']} (gen_error < train.gen_tol={t['gen_tol']})",
     ]
     if m.get("theory_note"):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from bbp_torch.metrics import means
 from bbp_torch.results import (
     FINISHED,
     RECORD_NAME,
@@ -247,11 +248,9 @@ def drop_superseded(table):
 SWEEP_COLUMNS = ("config.problem.N", "config.problem.p", "config.problem.p_star",
                  "config.problem.a", "config.problem.alpha", "config.hessian.kind",
                  "config.train.method", "config.train.init", "config.train.lr")
-MEAN_METRICS = ("metrics.lambda_min", "metrics.gap", "metrics.overlap")
-TRAIN_MEAN_METRICS = ("metrics.final_gen_error", "metrics.final_overlap",
-                      "metrics.final_lambda_min")
 # the two kinds of record, told apart by the train group of their config; each its own means
-KIND_METRICS = {"bbp": MEAN_METRICS, "bbp-train": TRAIN_MEAN_METRICS}
+# (the metrics bbp_torch.metrics marks ``mean``)
+RECORD_KINDS = {"bbp": "study", "bbp-train": "training"}
 
 
 def record_kinds(table):
@@ -305,7 +304,8 @@ def summarize(table, expected: list[str] | int | None, superseded: list[str] = (
     of record (``bbp``, ``bbp-train``) apart when a folder holds both, and the means of each
     kind's metrics over seeds per point, each saying over how many runs.
 
-    Means are over ``ok`` runs (and ``unconverged`` ones with ``include_unconverged``).
+    Means are over ``ok`` runs (and ``unconverged`` ones with ``include_unconverged``), of the
+    metrics :mod:`bbp_torch.metrics` marks ``mean``.
     """
     counts = tally(table, expected, superseded)
     lines = [_counts_text(counts) + (f"; {len(superseded)} failures superseded by a later "
@@ -313,7 +313,7 @@ def summarize(table, expected: list[str] | int | None, superseded: list[str] = (
     if not len(table):
         return lines[0]
     status, kinds = table["status"], record_kinds(table)
-    present = [k for k in KIND_METRICS if (kinds == k).any()]
+    present = [k for k in RECORD_KINDS if (kinds == k).any()]
     if len(present) > 1:
         for kind in present:
             part = table[kinds == kind]
@@ -328,7 +328,7 @@ def summarize(table, expected: list[str] | int | None, superseded: list[str] = (
     what = "ok and unconverged" if include_unconverged else "ok"
     for kind in present:
         ok = table[status.isin(keep) & (kinds == kind)]
-        metrics = [m for m in KIND_METRICS[kind] if m in ok.columns]
+        metrics = [m for m in means(RECORD_KINDS[kind]) if m in ok.columns]
         if not len(ok) or not metrics:
             continue
         label = f"{kind}, {what} runs" if len(present) > 1 else f"{what} runs"

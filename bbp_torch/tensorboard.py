@@ -20,14 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bbp_torch import metrics as schema
 from bbp_torch.config import run_identity
 from bbp_torch.results import find_records, flatten, read_record
-
-# Metrics shown as scalars and as HParams metrics (when present and numeric).
-SCALAR_METRICS = (
-    "lambda_min", "lambda_edge", "gap", "overlap", "overlap_subspace", "overlap_student",
-    "theory.lambda_edge", "theory.lambda_outlier", "theory.overlap", "theory.alpha_bbp",
-)
 
 
 def _numeric(x) -> bool:
@@ -128,7 +123,8 @@ def _write_hparams(writer, config: dict) -> None:
 def log_run(run_dir: str | Path, result) -> None:
     """Write a study run (:class:`bbp_torch.study.StudyResult`) as TensorBoard events: the
     record's metrics, the histogram of ``result.spectrum`` (or the SLQ density), the spectrum
-    figure with ``result.theory_density`` drawn over it, and the hparams."""
+    figure with ``result.theory_density`` drawn over it, and the hparams. The scalars are the
+    study metrics :mod:`bbp_torch.metrics` marks for TensorBoard (``metrics/<name>``)."""
     record, spectrum = result.record, result.spectrum
     bins = record["config"]["logging"]["histogram_bins"]
     figure = record["config"]["logging"]["figures"]
@@ -136,7 +132,7 @@ def log_run(run_dir: str | Path, result) -> None:
     metrics = flatten(record.get("metrics", {}))
     writer = _writer(run_dir)
     try:
-        for name in SCALAR_METRICS:
+        for name in schema.tensorboard_scalars("study"):
             if _numeric(metrics.get(name)):
                 writer.add_scalar(f"metrics/{name}", metrics[name], 0)
         bottom = np.asarray(record["metrics"].get("bottom_eigenvalues", []), dtype=float)
@@ -185,15 +181,9 @@ def log_density(writer, edges, density, n: int, tag: str = "spectrum/density_slq
     )
 
 
-# Series of a training run plotted under train/ and hessian/.
-TRAIN_SCALARS = ("train_loss", "gen_error", "gen_error_exact", "overlap", "norm")
-HESSIAN_SCALARS = ("lambda_min", "lambda_edge", "eigvec_overlap", "eigvec_overlap_subspace",
-                   "eigvec_gradient_overlap")  # = bbp_torch.training.HESSIAN_KEYS
-# Metrics of a training record shown as HParams metrics (when numeric).
-TRAIN_HPARAM_METRICS = (
-    "final_overlap", "final_gen_error", "success", "steps", "init.lambda_min", "init.overlap",
-    "init.student_overlap", "init.warm_student_overlap", "theory.alpha_bbp",
-)
+def _unique(names) -> tuple[str, ...]:
+    """``names`` without repeats, in order (a metric of both kinds of record once)."""
+    return tuple(dict.fromkeys(names))
 
 
 def _number(x) -> float | None:
@@ -203,21 +193,23 @@ def _number(x) -> float | None:
 
 
 def log_training(run_dir: str | Path, result) -> None:
-    """Write a training run (:class:`bbp_torch.study.TrainResult`) as TensorBoard events:
-    scalars per tracked step, then the hparams."""
+    """Write a training run (:class:`bbp_torch.study.TrainResult`) as TensorBoard events: the
+    series per tracked step under their group (``train/``, ``hessian/``), the scalars as
+    ``metrics/<name>`` (both as :mod:`bbp_torch.metrics` marks them), then the hparams."""
     record = result.record
     metrics = record["metrics"]
     series = metrics["series"]
     writer = _writer(run_dir)
     try:
+        plotted = [m for m in schema.series() if m.tensorboard and m.key in series]
         for i, step in enumerate(series["step"]):
-            for group, keys in (("train", TRAIN_SCALARS), ("hessian", HESSIAN_SCALARS)):
-                for key in keys:
-                    value = _number(series[key][i])
-                    if value is not None:
-                        writer.add_scalar(f"{group}/{key}", value, step)
+            for m in plotted:
+                value = _number(series[m.key][i])
+                if value is not None:
+                    writer.add_scalar(f"{m.group}/{m.key}", value, step)
         flat = flatten({k: v for k, v in metrics.items() if k != "series"})
-        hp_metrics = {f"metrics/{k}": _number(flat.get(k)) for k in TRAIN_HPARAM_METRICS}
+        hp_metrics = {f"metrics/{k}": _number(flat.get(k))
+                      for k in schema.tensorboard_scalars("training")}
         hp_metrics = {k: v for k, v in hp_metrics.items() if v is not None}
         for name, value in hp_metrics.items():
             writer.add_scalar(name, value, 0)
@@ -250,12 +242,6 @@ def log_theory_curves(log_dir: str | Path, curves: list[dict], densities: dict) 
 # ----------------------------------------------------------------------------- sweeps
 
 SWEEP_RUN = "sweep"  # the sweep-level run's folder, beside the runs of a sweep
-# A sweep's curves: the measured metrics of a study or a training record ...
-SWEEP_METRICS = tuple(m for m in SCALAR_METRICS + TRAIN_HPARAM_METRICS
-                      if not m.startswith("theory."))
-# ... and the N = infinity prediction drawn with a measured metric (None where none exists).
-THEORY_OF = {"overlap": "theory.overlap", "lambda_edge": "theory.lambda_edge",
-             "lambda_min": "theory.lambda_outlier"}
 SWEEP_X = "problem.alpha"  # the curves' abscissa when it is swept
 
 
@@ -303,7 +289,8 @@ def log_sweep(sweep_dir: str | Path, fields=None) -> Path | None:
     Curves, against x (:func:`_x_field`): one run per value of ``problem.N`` and of the other
     swept fields (``seed`` aside), with ``sweep/<metric>_vs_<x>`` the mean over seeds and
     ``sweep_stderr/<metric>_vs_<x>`` its standard error (0 for one seed); the run ``theory``
-    the N = infinity prediction of the records (:data:`THEORY_OF`) where there is one. The
+    the N = infinity prediction of the records (:func:`bbp_torch.metrics.theory_of`) where
+    there is one. The
     step is x for an integer field, ``round(1000 x)`` for a float one (as ``bbp-theory
     curves``); the image ``sweep/figure`` draws the same against x itself.
     """
@@ -319,7 +306,10 @@ def log_sweep(sweep_dir: str | Path, fields=None) -> Path | None:
     hparams = [hparam_values(r["config"]) for r in records]
     table = pd.DataFrame(hparams)
     flat = [flatten(r["metrics"]) for r in records]
-    names = [m for m in SWEEP_METRICS + tuple(THEORY_OF.values())
+    scalars = _unique(schema.tensorboard_scalars("study") + schema.tensorboard_scalars("training"))
+    measured = _unique(schema.measured_scalars("study") + schema.measured_scalars("training"))
+    theory_of = schema.theory_of("study")
+    names = [m for m in _unique(measured + tuple(theory_of.values()))
              if any(_number(f.get(m)) is not None for f in flat)]
     metrics = pd.DataFrame([{m: _number(f.get(m)) for m in names} for f in flat], dtype=float)
     swept = [k for k in table.columns if table[k].astype(str).nunique() > 1]
@@ -329,7 +319,7 @@ def log_sweep(sweep_dir: str | Path, fields=None) -> Path | None:
         hparam_infos=[_hparam_info(k, [h.get(k) for h in hparams], k in swept)
                       for k in listed],
         metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=f"metrics/{m}"))
-                      for m in names if m in SCALAR_METRICS + TRAIN_HPARAM_METRICS])
+                      for m in names if m in scalars])
     for path in out.rglob("events.out.tfevents.*"):  # a sweep's end rewrites its run
         path.unlink()
     writer = _writer(out)
@@ -339,16 +329,17 @@ def log_sweep(sweep_dir: str | Path, fields=None) -> Path | None:
         x = _x_field([k for k in swept if k in listed], table)
         if x is not None:
             _write_curves(out, writer, table.join(metrics), x, swept, listed,
-                          [m for m in names if m in SWEEP_METRICS])
+                          [m for m in names if m in measured], theory_of)
     finally:
         writer.close()
     return out
 
 
 def _write_curves(out: Path, writer, data, x: str, swept: list[str], listed: list[str],
-                  measured: list[str]) -> None:
-    """The curves of :func:`log_sweep`: scalars per group and the theory's, the figure, a
-    note on how to read them (into ``writer``, the sweep-level run)."""
+                  measured: list[str], theory_of: dict[str, str]) -> None:
+    """The curves of :func:`log_sweep`: scalars per group and the theory's (``theory_of``:
+    measured -> prediction), the figure, a note on how to read them (into ``writer``, the
+    sweep-level run)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -396,8 +387,8 @@ def _write_curves(out: Path, writer, data, x: str, swept: list[str], listed: lis
     for key, part in (data.groupby(theory_groups) if theory_groups else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
         for ax, m in zip(panels, measured, strict=True):
-            if THEORY_OF.get(m) in part.columns:
-                curve = part.groupby(x)[THEORY_OF[m]].mean()
+            if theory_of.get(m) in part.columns:
+                curve = part.groupby(x)[theory_of[m]].mean()
                 write(name(theory_groups, key, "theory"), "sweep", m, curve)
                 ax.plot(curve.index, curve.values, "k--", lw=1,
                         label=name(theory_groups, key, "theory (N = inf)"))

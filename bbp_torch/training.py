@@ -19,14 +19,16 @@ Conventions
   ``gen_error_exact`` its closed form ``[(tr Q)^2 + 2 ||Q||_F^2] / (2 N^2)`` with
   ``Q = W^T W / p - W*^T W* / p*`` (since ``yhat - y = x^T Q x / N``). It is 0 at recovery and
   ``1/p + 1/p*`` at a random student on the sphere.
-* **Teacher overlap of the student** (rotation-invariant, :func:`gram_overlap`): the cosine
+* **Gram overlap of the student with the teacher** (rotation-invariant, :func:`gram_overlap`;
+  record key ``gram_overlap``, never ``overlap``, which is an eigenvector's m): the cosine
   ``q = <G, G*>_F / (||G||_F ||G*||_F)`` between the Gram matrices ``G = W^T W / (pN)`` and
   ``G* = W*^T W* / (p* N)`` (``yhat = x^T G x``, ``y = x^T G* x``). ``q`` is invariant under
   ``W -> O W``, lies in ``[0, 1]``, is 1 exactly when ``G`` is proportional to ``G*`` (the
   student computes the teacher's function up to a scale) and about ``sqrt(p p*) / N`` at a
   random student. For ``p = p* = 1`` it is ``m^2 = (w . w* / N)^2``.
 * **Tracking.** Every ``track_every`` steps (and at the first and last step) the losses, the
-  generalization errors and ``q`` are recorded; every ``hessian_every`` steps (and at the first
+  generalization errors and ``q`` are recorded (the series :mod:`bbp_torch.metrics` declares,
+  group ``train``); every ``hessian_every`` steps (and at the first
   and last step) also the Hessian at the current student (the time-dependent BBP):
   ``lambda_min``, its bottom eigenvalue; ``lambda_edge``, the bulk-edge estimate (the
   ``(p p* + 1)``-th eigenvalue); ``eigvec_overlap``, the teacher overlap ``m`` of the bottom
@@ -50,6 +52,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bbp_torch import metrics
 from bbp_torch.config import SolverConfig, tracked_hessian_kind
 from bbp_torch.hessian import gradient, hessian_operator, radial_projector_apply
 from bbp_torch.model import Problem, Student, fresh_data, student_output
@@ -158,13 +161,13 @@ class Tracker:
         return cls(problem, X, y, **kwargs)
 
     def basic(self, W: torch.Tensor) -> dict:
-        """Losses, generalization errors, overlap and mean squared norm of the student."""
+        """Losses, generalization errors, Gram overlap and mean squared norm of the student."""
         pr = self.problem
         return {
             "train_loss": float(pr.loss(W)) / pr.M,
             "gen_error": sample_gen_error(W, self.X_test, self.y_test, pr.activation),
             "gen_error_exact": exact_gen_error(pr, W),
-            "overlap": gram_overlap(W, pr.W_star),
+            "gram_overlap": gram_overlap(W, pr.W_star),
             "norm": float(W.pow(2).sum(dim=1).mean()) / pr.N,
         }
 
@@ -200,12 +203,6 @@ class Tracker:
             "eigvec_gradient_overlap": abs(float(bottom @ direction)) / size if size > 0
             else None,
         }
-
-
-HESSIAN_KEYS = ("lambda_min", "lambda_edge", "eigvec_overlap", "eigvec_overlap_subspace",
-                "eigvec_gradient_overlap")
-SERIES_KEYS = ("step", "time", "train_loss", "gen_error", "gen_error_exact", "overlap",
-               "norm") + HESSIAN_KEYS
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +300,8 @@ def train(
     eta = natural_step_size(problem, lr)
     student = Student.of(problem, problem.W if W0 is None else W0)
     W = student.weight.detach()  # a view: it follows the parameter
-    series: dict[str, list] = {key: [] for key in SERIES_KEYS}
+    keys = metrics.series_keys()  # the declared series (bbp_torch.metrics)
+    series: dict[str, list] = {key: [] for key in keys}
     step = 0
     while True:
         if step % track_every == 0 or step == steps:
@@ -321,7 +319,7 @@ def train(
             periodic = hessian_every > 0 and step % hessian_every == 0
             if reason != "diverged" and (periodic or step == 0 or reason is not None):
                 point.update(tracker.hessian(W, step))
-            for key in SERIES_KEYS:
+            for key in keys:
                 series[key].append(point.get(key))
             if reason is not None:
                 return Trajectory(W=W.clone(), series=series, steps=step, stop_reason=reason,

@@ -191,7 +191,7 @@ def test_the_square_gives_the_records_it_gave_before_activations_existed():
         if name == "training":
             m = run_training(validate(case["config"], TrainRunConfig)).record["metrics"]
             got = {key: m[key] for key in case["metrics"] if key in m}
-            got["series_overlap"] = m["series"]["overlap"]
+            got["series_gram_overlap"] = m["series"]["gram_overlap"]
             got["series_lambda_min"] = m["series"]["lambda_min"]
         else:
             record = run_study(case["config"]).record

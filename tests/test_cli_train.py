@@ -19,7 +19,8 @@ def test_bbp_train_app_writes_record_and_events(tmp_path, capsys, compose):
     assert run_job(kind, cfg, tmp_path).exit_code == 0
     record = read_record(tmp_path)
     assert record["status"] == "ok" and record["config"]["train"]["init"] == "spectral"
-    assert set(record["metrics"]["series"]) >= {"step", "gen_error", "overlap", "lambda_min"}
+    assert set(record["metrics"]["series"]) >= {"step", "gen_error", "gram_overlap", "lambda_min"}
+    assert "overlap" not in record["metrics"]["series"]  # the Gram cosine is gram_overlap
     assert list(tmp_path.glob("events.out.tfevents.*"))
     assert "bbp-train" in capsys.readouterr().out
     again = run_job(kind, cfg, tmp_path)  # a finished record of the same config: skipped

@@ -159,14 +159,14 @@ def test_spectral_start_beats_random_above_alpha_bbp():
         init = record["metrics"]["init"]
         assert init["overlap"] > 0.5  # the bottom eigenvector already sees the teacher
         assert init["warm_student_overlap"] > init["student_overlap"] + 0.2
-        assert record["metrics"]["series"]["overlap"][0] == init["warm_student_overlap"]
+        assert record["metrics"]["series"]["gram_overlap"][0] == init["warm_student_overlap"]
         assert init["warm_gen_error_exact"] < init["gen_error_exact"]
 
 
 def test_run_record_holds_the_series_and_the_time_dependent_hessian(spherical_chart):
     record = run_training(small_train_config(hessian_every=100)).record
     m = record["metrics"]
-    for key in ("final_overlap", "final_gen_error", "success", "steps", "series", "init"):
+    for key in ("final_gram_overlap", "final_gen_error", "success", "steps", "series", "init"):
         assert key in m
     series = m["series"]
     assert series["step"] == [0, 50, 100, 150, 200]
@@ -189,7 +189,8 @@ def test_run_record_holds_the_series_and_the_time_dependent_hessian(spherical_ch
     assert record["config"]["train"]["hessian_every"] == 100
     assert m["eta"] == pytest.approx(0.1 * 2 / 3.0)
     assert record["status"] == "ok"
-    # the largest overlap over the tracked steps (first and last included)
-    assert m["final_overlap"] <= m["max_overlap"] <= 1.0
-    assert m["max_overlap"] == max(series["overlap"])
-    assert series["overlap"][series["step"].index(m["max_overlap_step"])] == m["max_overlap"]
+    # the largest Gram overlap over the tracked steps (first and last included)
+    assert m["final_gram_overlap"] <= m["max_gram_overlap"] <= 1.0
+    assert m["max_gram_overlap"] == max(series["gram_overlap"])
+    assert series["gram_overlap"][series["step"].index(m["max_gram_overlap_step"])] == \
+        m["max_gram_overlap"]

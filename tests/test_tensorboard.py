@@ -91,7 +91,9 @@ def test_a_training_run_logs_its_series_at_the_tracked_steps(tmp_path):
     assert [e.step for e in loss] == series["step"] == [0, 5, 10, 15, 20]
     assert np.allclose([e.value for e in loss], series["train_loss"], rtol=1e-6)
     assert [e.step for e in acc.Scalars("hessian/lambda_min")] == [0, 10, 20]
-    assert "metrics/final_overlap" in acc.Tags()["scalars"]
+    scalars = acc.Tags()["scalars"]
+    assert "metrics/final_gram_overlap" in scalars and "train/gram_overlap" in scalars
+    assert "metrics/final_overlap" not in scalars and "train/overlap" not in scalars
     hparams = session_hparams(acc)
     assert hparams["train.steps"] == 20 and isinstance(hparams["theory"], bool)
     assert all(identifying(k) for k in hparams) and "logging.progress" not in hparams

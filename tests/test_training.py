@@ -9,9 +9,9 @@ import torch
 
 from bbp_torch.config import SolverConfig
 from bbp_torch.hessian import dense_hessian, gradient
+from bbp_torch.metrics import series_keys
 from bbp_torch.model import make_problem
 from bbp_torch.training import (
-    HESSIAN_KEYS,
     UNSTABLE_FACTOR,
     Tracker,
     descent_direction,
@@ -85,7 +85,7 @@ def test_large_alpha_recovers_the_teacher(descend):
         traj = descend(problem, lr=0.1, steps=1000, track_every=50, hessian_every=0,
                        gen_tol=1e-3, tracker=Tracker.with_fresh_data(problem, 2000))
         final = traj.final
-        if traj.stop_reason == "gen_tol" and final["overlap"] > 0.99:
+        if traj.stop_reason == "gen_tol" and final["gram_overlap"] > 0.99:
             recovered += 1
             assert final["gen_error_exact"] < 2e-3
     assert recovered >= 3
@@ -99,7 +99,7 @@ def test_teacher_as_student_is_a_stationary_point_of_zero_loss(random_orthogonal
     traj = gd(teacher, lr=0.1, steps=20, track_every=10, hessian_every=0,
               tracker=Tracker.with_fresh_data(teacher, 500))
     assert torch.allclose(traj.W, problem.W_star, atol=1e-12)
-    assert traj.final["overlap"] == pytest.approx(1, abs=1e-12)
+    assert traj.final["gram_overlap"] == pytest.approx(1, abs=1e-12)
     assert traj.final["gen_error"] < 1e-24 and abs(traj.final["gen_error_exact"]) < 1e-12
     # Recovery up to W -> O W is still recovery.
     rotated = random_orthogonal(2, 0) @ problem.W_star
@@ -243,7 +243,7 @@ def test_eigvec_gradient_overlap_is_the_cosine_with_the_descent_direction():
     d = descent_direction(problem, traj.W, "spherical_gd").reshape(-1)
     assert point["eigvec_gradient_overlap"] == pytest.approx(
         abs(float(v @ d)) / float(d.norm()), rel=1e-12)
-    assert set(HESSIAN_KEYS) <= set(point)
+    assert set(point) == set(series_keys("hessian"))  # what it measures is what is declared
 
 
 # ------------------------------------------------------------------ the plateau stop rule
@@ -273,7 +273,7 @@ def test_plateau_stops_a_stalled_descent_and_never_a_descending_one():
                         plateau_tol=1e-6, plateau_window=10,
                         tracker=Tracker.with_fresh_data(recovering, 200))
     assert traj.stop_reason == "max_steps" and traj.plateau_step is None
-    assert traj.series["overlap"][-1] > 0.99
+    assert traj.series["gram_overlap"][-1] > 0.99
 
 
 def test_an_unstable_step_is_a_diverged_descent_and_a_stable_one_is_not():
@@ -292,8 +292,3 @@ def test_an_unstable_step_is_a_diverged_descent_and_a_stable_one_is_not():
     assert stable.stop_reason == "max_steps" and max(stable.series["train_loss"]) <= \
         stable.series["train_loss"][0]
 
-
-def test_tensorboard_plots_every_tracked_hessian_series():
-    from bbp_torch.tensorboard import HESSIAN_SCALARS
-
-    assert set(HESSIAN_SCALARS) == set(HESSIAN_KEYS)

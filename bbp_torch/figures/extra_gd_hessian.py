@@ -5,7 +5,7 @@ the onset of recovery by descent, above that onset. One column per alpha, agains
 (``lr * step``, log scale), every seed a thin line and the median thick (while every seed's
 descent runs):
 
-1. the student's teacher overlap m^2 (``series.overlap``, q = m^2 for p = 1);
+1. the student's teacher overlap m^2 (``series.gram_overlap``, q = m^2 for p = 1);
 2. the bottom eigenvalue ``lambda_min`` and the bulk-edge estimate ``lambda_edge`` of the
    Riemannian Hessian on the tangent space of the sphere at the current student (the landscape
    the descent sees); an outlier is a bottom eigenvalue below the edge;
@@ -32,7 +32,7 @@ KEY = "extra_gd_hessian"
 ORDER = 15
 NAME = "extra_gd_hessian"
 PRESETS = ("extra_gd_hessian",)
-SERIES = ("step", "time", "overlap", "lambda_min", "lambda_edge", "eigvec_overlap",
+SERIES = ("step", "time", "gram_overlap", "lambda_min", "lambda_edge", "eigvec_overlap",
           "eigvec_gradient_overlap", "train_loss")
 
 
@@ -97,12 +97,12 @@ def draw(ctx: Context) -> dict:
         for seed in seeds:
             run = sub[sub["seed"] == seed]
             t = run["time"].to_numpy(dtype=float)
-            top.plot(t, run["overlap"], color="tab:blue", lw=0.6, alpha=0.5)
+            top.plot(t, run["gram_overlap"], color="tab:blue", lw=0.6, alpha=0.5)
             mid.plot(t, run["lambda_min"], color="tab:red", lw=0.6, alpha=0.5)
             mid.plot(t, run["lambda_edge"], color="0.5", lw=0.6, alpha=0.5)
             bottom.plot(t, run["eigvec_overlap"].astype(float) ** 2, color="tab:green", lw=0.6,
                         alpha=0.5)
-        for ax, key, color, transform in ((top, "overlap", "tab:blue", None),
+        for ax, key, color, transform in ((top, "gram_overlap", "tab:blue", None),
                                           (mid, "lambda_min", "tab:red", None),
                                           (mid, "lambda_edge", "0.3", None),
                                           (bottom, "eigvec_overlap", "tab:green", np.square)):
@@ -112,7 +112,7 @@ def draw(ctx: Context) -> dict:
         mid.set_yscale("symlog", linthresh=0.05)  # the init's large shift and the late O(0.1)
         last = sub.sort_values("step").groupby("seed").tail(1)
         finals = {key: float(last[key].astype(float).median()) for key in
-                  ("overlap", "lambda_min", "lambda_edge", "eigvec_overlap",
+                  ("gram_overlap", "lambda_min", "lambda_edge", "eigvec_overlap",
                    "eigvec_gradient_overlap")}
         finals["outlier_fraction"] = float(
             (last["lambda_min"].astype(float) < last["lambda_edge"].astype(float)).mean())

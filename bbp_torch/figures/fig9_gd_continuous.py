@@ -1,6 +1,6 @@
 """Fig. 9: gradient descent from the random initialization, a continuous case (p = p* = 1, a = 0.5).
 
-The largest squared teacher overlap reached during the descent, ``metrics.max_overlap`` of the
+The largest squared teacher overlap reached during the descent, ``metrics.max_gram_overlap`` of the
 ``bbp-train`` records (the Gram overlap q over the tracked steps; for p = p* = 1 it is
 m^2 = (w.w*/N)^2), against alpha: mean ± standard error over seeds at several N (preset
 ``fig9_gd_continuous``), alpha_BBP at initialization (dashed), and in grey the squared overlap
@@ -65,7 +65,7 @@ def gd_onset(ctx: Context, preset: str) -> dict:
     per_size, counts = {}, []
     grid_runs = len(swept.get("problem.alpha", [0])) * len(swept.get("seed", [0]))
     for N in sizes:
-        alphas, best = samples(table, {"config.problem.N": N}, "metrics.max_overlap")
+        alphas, best = samples(table, {"config.problem.N": N}, "metrics.max_gram_overlap")
         x, y, err = mean_curve(alphas, best)
         onset = recovery_onset(alphas, best, ctx.settings["n_boot"])
         per_size[N] = (alphas, best)
