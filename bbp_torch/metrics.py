@@ -182,7 +182,7 @@ TRAINING: tuple[Metric, ...] = (
            label="bottom-vector m", digits=3, line="final"),
     Metric("final_gen_error_exact", "gen_error_exact at the last tracked step", "loss"),
     Metric("max_gram_overlap", "the largest gram_overlap over the tracked steps", UNIT),
-    Metric("max_gram_overlap_step", "the step where it was reached", "steps"),
+    Metric("max_gram_overlap_step", "the step where max_gram_overlap was reached", "steps"),
     Metric("success", "not diverged and final_gen_error < train.gen_tol", "boolean",
            tensorboard=True),
     Metric("steps", "steps taken", "steps", tensorboard=True),
@@ -289,9 +289,10 @@ def key_table(kind: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:  # pragma: no cover - prints the tables for docs/records.md
-    for kind in KINDS:
-        print(f"{kind}:\n\n{key_table(kind)}\n")
+def main() -> None:  # pragma: no cover - the end of docs/records.md: its sections of tables
+    headings = {"study": "## Study records (`bbp`)",
+                "training": "## Training records (`bbp-train`)"}
+    print("\n\n".join(f"{headings[kind]}\n\n{key_table(kind)}" for kind in KINDS))
 
 
 if __name__ == "__main__":  # pragma: no cover

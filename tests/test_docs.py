@@ -85,3 +85,24 @@ def test_every_cited_section_and_claim_exists():
                 wrong.append(f"{where}: model.md claim {n}")
     assert wrong == []
 
+
+
+@pytest.mark.parametrize("kind", ["study", "training"])
+def test_the_record_keys_table_is_the_declared_one(kind):
+    """docs/records.md holds the key tables of bbp_torch.metrics as they are declared (print
+    them again with ``python -m bbp_torch.metrics`` after a change)."""
+    from bbp_torch.metrics import key_table
+
+    assert key_table(kind) in (DOCS / "records.md").read_text()
+
+
+def test_the_docs_name_no_renamed_training_key_as_current():
+    """The training keys renamed (the Gram cosine was ``overlap``) appear in the docs only in a
+    paragraph that says records written before still read."""
+    from bbp_torch.metrics import RENAMED
+
+    old_keys = [old for old in RENAMED if not old.startswith("series.")]  # overlap: the study's
+    for path in [ROOT / "README.md", *DOCS.glob("*.md")]:
+        for paragraph in path.read_text().split("\n\n"):
+            if any(f"`{old}`" in paragraph or f"metrics.{old}`" in paragraph for old in old_keys):
+                assert "written before" in " ".join(paragraph.split()), (path.name, paragraph)
