@@ -290,9 +290,9 @@ def log_sweep(sweep_dir: str | Path, fields=None) -> Path | None:
     swept fields (``seed`` aside), with ``sweep/<metric>_vs_<x>`` the mean over seeds and
     ``sweep_stderr/<metric>_vs_<x>`` its standard error (0 for one seed); the run ``theory``
     the N = infinity prediction of the records (:func:`bbp_torch.metrics.theory_of`) where
-    there is one. The
-    step is x for an integer field, ``round(1000 x)`` for a float one (as ``bbp-theory
-    curves``); the image ``sweep/figure`` draws the same against x itself.
+    there is one. The step is x for an integer field, ``round(1000 x)`` for a float one (as
+    ``bbp-theory curves``); the image ``sweep/figure`` draws the same against x itself. The
+    metrics are those :mod:`bbp_torch.metrics` marks for TensorBoard, of either kind of record.
     """
     import pandas as pd
     from tensorboard.plugins.hparams import api_pb2, metadata

@@ -27,8 +27,7 @@ Conventions
   student computes the teacher's function up to a scale) and about ``sqrt(p p*) / N`` at a
   random student. For ``p = p* = 1`` it is ``m^2 = (w . w* / N)^2``.
 * **Tracking.** Every ``track_every`` steps (and at the first and last step) the losses, the
-  generalization errors and ``q`` are recorded (the series :mod:`bbp_torch.metrics` declares,
-  group ``train``); every ``hessian_every`` steps (and at the first
+  generalization errors and ``q`` are recorded; every ``hessian_every`` steps (and at the first
   and last step) also the Hessian at the current student (the time-dependent BBP):
   ``lambda_min``, its bottom eigenvalue; ``lambda_edge``, the bulk-edge estimate (the
   ``(p p* + 1)``-th eigenvalue); ``eigvec_overlap``, the teacher overlap ``m`` of the bottom
@@ -37,7 +36,9 @@ Conventions
   current descent direction ``d`` (the Riemannian gradient for ``spherical_gd``). The Hessian
   is the one the descent sees (``hessian_kind``; the Riemannian Hessian on the tangent space of
   the spheres for ``spherical_gd``, where the ``p`` radial directions are not eigenpairs), and
-  each eigensolve of the iterative solver starts from the previous one's eigenvectors.
+  each eigensolve of the iterative solver starts from the previous one's eigenvectors. The
+  series recorded are those :mod:`bbp_torch.metrics` declares (``series_keys()``), ``None``
+  where a point does not measure them.
 * **Stopping.** At the tracked steps: ``diverged`` (a non-finite or huge loss, or one above
   ``UNSTABLE_FACTOR`` times its start: the step is unstable), ``gen_tol``,
   ``loss_tol``, ``plateau`` (the per-sample training loss changed by at most ``plateau_tol``
