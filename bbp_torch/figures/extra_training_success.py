@@ -63,15 +63,15 @@ def result_of(table) -> Result:
                   p_star=p_star, N=sorted(int(n) for n in table["config.problem.N"].unique()))
 
 
-def plot(result: Result, saver, name: str = NAME) -> dict:
-    """Draw the figure as ``name``; returns ``{"runs", "success"}`` (the success fraction per
-    p, a, start and alpha)."""
+def plot(result: Result, saver) -> dict:
+    """Draw the figure; returns ``{"runs", "success"}`` (the success fraction per p, a, start
+    and alpha)."""
     if not result.runs:
         fig, axes = plots.figure(1, 1)
         axes[0, 0].set_title("no records of preset train_success", fontsize=8)
-        saver.save(fig, name)
+        saver.save(fig, NAME)
     else:
-        plot_success(result, saver, name)
+        plot_success(result, saver, NAME)
     return {"runs": result.runs, "success": result.success}
 
 
