@@ -250,3 +250,12 @@ def estimates(table, mask_keys: dict, n_boot: int) -> dict:
     return {"crossing": cross(mean_m), "crossing_err": bootstrap(m, cross, n_boot),
             "alpha0": value, "alpha0_err": bootstrap(m2, alpha0, n_boot), "slope": slope,
             "seeds": int(min(len(v) for v in m))}
+
+
+def estimates_by_a_p(table, n_boot: int) -> dict[tuple[float, int], dict]:
+    """:func:`estimates` of every ``(a, p)`` of ``table`` (the records of an alpha_0 preset: one
+    N, several a and p), a and then p ascending."""
+    a_values = sorted(float(a) for a in table["config.problem.a"].unique())
+    ps = sorted(int(p) for p in table["config.problem.p"].unique())
+    return {(a, p): estimates(table, {"config.problem.a": a, "config.problem.p": p}, n_boot)
+            for a in a_values for p in ps}

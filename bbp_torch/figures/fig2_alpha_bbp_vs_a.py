@@ -18,7 +18,7 @@ import numpy as np
 
 from bbp_torch import plots
 from bbp_torch.estimators import ALPHA0_WINDOW
-from bbp_torch.figures.common import INSET_A, Context, estimates
+from bbp_torch.figures.common import INSET_A, Context, estimates_by_a_p
 from bbp_torch.figures.cost import THEORY_CALL_S, minimum_calls
 from bbp_torch.figures.tasks import alpha_bbp_curve_task, alpha_bbp_minimum_task, threshold_task
 
@@ -178,13 +178,9 @@ def alpha0_crosses(ctx: Context, preset: str) -> dict:
     table = ctx.table(preset)
     if not len(table):
         return {"N": None, "points": []}
-    points = []
-    for a in sorted(table["config.problem.a"].astype(float).unique()):
-        for p in sorted(table["config.problem.p"].astype(int).unique()):
-            est = estimates(table, {"config.problem.a": a, "config.problem.p": p},
-                            ctx.settings["n_boot"])
-            if np.isfinite(est["alpha0"]):
-                points.append({"a": float(a), "p": int(p), "alpha0": est["alpha0"],
-                               "alpha0_err": est["alpha0_err"], "seeds": est["seeds"]})
+    points = [{"a": a, "p": p, "alpha0": est["alpha0"], "alpha0_err": est["alpha0_err"],
+               "seeds": est["seeds"]}
+              for (a, p), est in estimates_by_a_p(table, ctx.settings["n_boot"]).items()
+              if np.isfinite(est["alpha0"])]
     return {"N": int(table["config.problem.N"].iloc[0]), "window": list(ALPHA0_WINDOW),
             "points": points}

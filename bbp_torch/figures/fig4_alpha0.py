@@ -16,7 +16,7 @@ import numpy as np
 
 from bbp_torch import plots, theory
 from bbp_torch.estimators import ALPHA0_WINDOW, CROSSING_LEVEL
-from bbp_torch.figures.common import INSET_A, Context, estimates, mean_curve, samples
+from bbp_torch.figures.common import INSET_A, Context, estimates_by_a_p, mean_curve, samples
 from bbp_torch.figures.tasks import estimator_limits_task
 
 KEY = "fig4"
@@ -47,12 +47,11 @@ def compute(ctx: Context) -> Result:
     if not len(table):
         return result
     result.N = int(table["config.problem.N"].iloc[0])
-    a_values = sorted(float(a) for a in table["config.problem.a"].unique())
-    ps = sorted(int(p) for p in table["config.problem.p"].unique())
+    rows = estimates_by_a_p(table, ctx.settings["n_boot"])  # as Fig. 2's crosses
+    a_values = sorted({a for a, _ in rows})
+    ps = sorted({p for _, p in rows})
     limits = ctx.map(estimator_limits_task, [(p, 1, a, CROSSING_LEVEL, ALPHA0_WINDOW)
                                              for a in a_values for p in ps])
-    rows = {(a, p): estimates(table, {"config.problem.a": a, "config.problem.p": p},
-                              ctx.settings["n_boot"]) for a in a_values for p in ps}
     for i, a in enumerate(a_values):
         result.points[str(a)] = {
             "p": ps, "N": result.N, "alpha0": [rows[a, p]["alpha0"] for p in ps],
