@@ -27,27 +27,29 @@ from typing import Any
 RECORD_NAME = "record.json"
 
 
-def _jsonable(obj: Any) -> Any:
-    """Numbers, tensors and arrays as plain JSON values (NaN/inf become None)."""
+def _jsonable(obj: Any, finite: bool = True) -> Any:
+    """Numbers, tensors and arrays as plain JSON values (NaN/inf become None if ``finite``)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): _jsonable(v, finite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [_jsonable(v, finite) for v in obj]
     if hasattr(obj, "tolist"):  # torch tensors, numpy arrays and scalars
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
+        return _jsonable(obj.tolist(), finite)
+    if finite and isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
 
 
-def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` atomically (temporary file + rename)."""
+def write_json_atomic(path: str | Path, data: Any, finite: bool = True) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (temporary file + rename); with
+    ``finite=False`` NaN and infinities stay numbers (``NaN``, ``Infinity``, as Python's
+    ``json`` writes and reads them) instead of becoming null."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(_jsonable(data), f, indent=2, sort_keys=False)
+            json.dump(_jsonable(data, finite), f, indent=2, sort_keys=False)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

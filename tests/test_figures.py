@@ -3,10 +3,10 @@ in-process runner (through the job runner), the cost model behind the estimates,
 ``bbp-figures`` in its smallest mode (run from a folder outside the repository), the redraw from
 the tables alone, and the training figure's own script."""
 
+import dataclasses
 import importlib
 import importlib.util
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -20,12 +20,7 @@ from bbp_torch import figures as figures_package
 from bbp_torch import plots, theory
 from bbp_torch.cli import figures as figures_cli
 from bbp_torch.config import CONFIG_DIR
-from bbp_torch.figures import (
-    FIGURES,
-    extra_phase_diagram,
-    extra_training_success,
-    fig7_teacher_width,
-)
+from bbp_torch.figures import FIGURES, extra_training_success
 from bbp_torch.figures.common import MODES, MODES_DIR, Context, command_line, load_modes
 from bbp_torch.figures.cost import THEORY_CALL_S, point_cost
 from bbp_torch.figures.executors import InlineExecutor, run_inprocess, sweep_command
@@ -71,6 +66,9 @@ def test_the_registry_holds_every_figure_module_in_the_papers_order():
             declared[module.KEY] = module
     assert declared == FIGURES
     assert len({module.ORDER for module in FIGURES.values()}) == len(FIGURES)
+    for module in FIGURES.values():  # one pattern: compute -> Result (a table) -> plot
+        assert dataclasses.is_dataclass(module.Result), module.KEY
+        assert callable(module.compute) and callable(module.plot), module.KEY
 
 
 def test_a_figures_side_cost_is_its_modules_or_a_few_theory_solves():
@@ -360,15 +358,27 @@ def test_a_second_smoke_call_skips_every_finished_run(smoke):
     assert "fig10" in summary and "fig10" in summary["timings_s"]  # the others' numbers kept
 
 
-def test_no_run_redraws_from_the_tables_alone(smoke, tmp_path, capsys):
+@pytest.mark.parametrize("source", ["result", "records"])
+def test_no_run_redraws_from_the_tables_alone(smoke, tmp_path, capsys, source):
     """With only the tables of an earlier invocation (no records, no runs folder), --no-run
-    draws the figures again, from the same numbers."""
+    draws the figures again, from the same numbers: from each figure's tables/<NAME>.json, or,
+    without it, from the records' tables/<preset>.csv.gz."""
     out, summary = smoke
     redraw = tmp_path / "figures"
     shutil.copytree(out / "tables", redraw / "tables")
+    if source == "records":
+        for path in (redraw / "tables").glob("*.json"):
+            path.unlink()
     argv = ["--smoke", "--no-run", "--jobs", "1", "--out", str(redraw), "--only", "fig3", "fig9"]
     assert figures_cli.main(argv) == 0
-    assert f"read from {redraw / 'tables' / 'fig9_gd_continuous.csv.gz'}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    tables = redraw / "tables"
+    if source == "result":
+        assert f"[fig9_gd_continuous] drawn from {tables / 'fig9_gd_continuous.json'}" in printed
+        assert "finished runs read from" not in printed  # no table of records was read
+    else:
+        assert f"read from {tables / 'fig9_gd_continuous.csv.gz'}" in printed
+        assert (tables / "fig9_gd_continuous.json").exists()  # computed again and written
     assert not (redraw / "runs").exists()
     again = json.loads((redraw / "summary_smoke.json").read_text())
     for key in ("fig3", "fig9"):
@@ -377,6 +387,21 @@ def test_no_run_redraws_from_the_tables_alone(smoke, tmp_path, capsys):
     for N, curve in summary["fig9"]["curves"].items():
         assert again["fig9"]["curves"][N]["mean"] == pytest.approx(curve["mean"])
     assert again["fig3"]["2.0"]["N"] == summary["fig3"]["2.0"]["N"]
+    onset = again["gd_onset"]["fig9_gd_continuous"]
+    first = summary["gd_onset"]["fig9_gd_continuous"]
+    assert onset["N"] == first["N"] and onset["extrapolated"]["law"] == first["extrapolated"]["law"]
+    if source == "result":  # the very numbers of the first drawing (the records' table holds
+        assert again["fig3"] == summary["fig3"] and again["fig9"] == summary["fig9"]  # 10 digits)
+        assert onset == first
+
+
+def test_every_figure_writes_the_result_it_draws(smoke):
+    """tables/<NAME>.json of every figure holds the mode and every field of its Result."""
+    out, _ = smoke
+    for module in FIGURES.values():
+        saved = json.loads((out / "tables" / f"{module.NAME}.json").read_text())
+        assert saved["mode"] == "smoke", module.KEY
+        assert set(saved["result"]) == {f.name for f in dataclasses.fields(module.Result)}
 
 
 def test_a_figure_that_fails_costs_only_itself(tmp_path, monkeypatch, capsys):
@@ -458,40 +483,3 @@ def test_fig_training_quick_runs_through_the_job_runner(tmp_path, monkeypatch):
     assert all(path.stat().st_mtime_ns == t for path, t in before.items())
     with pytest.raises(SystemExit, match="No training records"):
         script.main([str(tmp_path / "empty")])
-
-
-# ----------------------------------------------------------------------------- plot alone
-
-
-def plot_hand_made(module, result, folder: Path) -> dict:
-    """``module.plot`` of a hand-made result (no sweep, no theory): its files and summary."""
-    with plots.FigureSaver(folder, tensorboard=False) as saver:
-        info = module.plot(result, saver)
-    for suffix in (".png", ".pdf"):
-        assert (folder / f"{module.NAME}{suffix}").stat().st_size > 1000
-    return info
-
-
-def test_fig7_plots_a_hand_made_result(tmp_path):
-    switch = {"a_switch": 1.1, "alpha_switch": 1.6}
-    result = fig7_teacher_width.Result(
-        curves={"1": {"a": [0.1, 1.0, 10.0], "alpha_bbp": [2.0, 1.5, 3.0],
-                      "type": ["continuous", "continuous", "discontinuous"], **switch},
-                "2": {"a": [0.1, 1.0, 10.0], "alpha_bbp": [3.0, 2.5, 2.8],
-                      "type": ["continuous"] * 3, "a_switch": None, "alpha_switch": None}},
-        points={"0.3": {"p_star": [1, 2], "alpha_bbp": [1.0, 2.0],
-                        "type": ["continuous", "discontinuous"]}})
-    info = plot_hand_made(fig7_teacher_width, result, tmp_path)
-    assert info["1"] == result.curves["1"] and info["a=0.3"] == result.points["0.3"]
-
-
-def test_the_phase_diagram_plots_a_hand_made_result(tmp_path):
-    result = extra_phase_diagram.Result(
-        p=[1, 2, math.inf], a=[0.5, 1.0, 1.5],
-        type=[["continuous", "discontinuous", "discontinuous"],
-              ["continuous", "continuous", "discontinuous"],
-              ["continuous", "continuous", None]],
-        boundary_a_by_p={"1": 0.75, "2": 1.25}, errors=1,
-        cases=[{"p": 2, "a": 0.7, "marker": "*", "where": "Fig. 1", "type": "continuous"}])
-    info = plot_hand_made(extra_phase_diagram, result, tmp_path)
-    assert info == {"boundary_a_by_p": {"1": 0.75, "2": 1.25}, "errors": 1}

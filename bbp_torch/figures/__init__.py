@@ -8,13 +8,21 @@ adding a figure is adding its module, its presets and its section in docs/figure
 
 Each figure module has ``KEY``, ``ORDER``, ``NAME`` (its output files ``<out>/<NAME>.png`` and
 ``.pdf``, and its TensorBoard image), ``PRESETS`` (the presets of ``conf/experiment/`` whose
-records it reads; none for a theory figure) and ``draw(ctx)``, which reads the records and the
-theory, saves the figure and returns its numbers for the summary file; optionally
-``side_seconds(settings)``, the CPU seconds of its work besides its sweeps (default: a few
-theory solves, :func:`bbp_torch.figures.cost.side_seconds`). A converted figure (so far
-``fig7`` and ``extra_phase_diagram``) splits ``draw`` into ``compute(ctx)``, which returns its
-``Result`` (a dataclass of the numbers it draws, written to ``<out>/tables/<NAME>.json``), and
-``plot(result, saver)``, which only draws and returns the summary's numbers.
+records it reads; none for a theory figure), optionally ``side_seconds(settings)``, the CPU
+seconds of its work besides its sweeps (default: a few theory solves,
+:func:`bbp_torch.figures.cost.side_seconds`), and every figure is made in three steps:
+
+* ``Result``: a dataclass of the numbers it draws, in plain lists and dicts (string keys), so
+  that it is written as JSON and read back as it was;
+* ``compute(ctx) -> Result`` reads the records and the theory (figures that share a computation
+  call one function: Figs. 2 and 6, Figs. 9, 10 and ``extra_gd_protocols``);
+* ``plot(result, saver) -> dict`` only draws, saves the figure and returns its numbers for the
+  summary file;
+
+and ``draw(ctx) = plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)``, where
+:meth:`~bbp_torch.figures.common.Context.result` writes the Result to
+``<out>/tables/<NAME>.json``; ``--no-run`` draws that file again when none of ``PRESETS`` has
+records. (The descent figures' ``draw`` also puts their onsets in the summary's ``gd_onset``.)
 
 The modes, the :class:`~bbp_torch.figures.common.Context` and the estimates from a table are in
 :mod:`bbp_torch.figures.common`; the presets' grids in :mod:`~bbp_torch.figures.grids`, their

@@ -1,9 +1,10 @@
 """What the figures share: the parameters, the modes, the :class:`Context` of one invocation and
 the per-point estimates read from a table of records.
 
-A figure module reads its simulations through ``ctx.table(preset)`` (run first unless
-``run=False``, with the mode's overrides of that preset), maps theory and spectra over
-``ctx.map`` (the process pool) and saves through ``ctx.saver``.
+A figure's ``compute`` reads its simulations through ``ctx.table(preset)`` (run first unless
+``run=False``, with the mode's overrides of that preset) and maps theory and spectra over
+``ctx.map`` (the process pool); ``ctx.result`` writes its Result to ``tables/`` (or reads it
+back for ``--no-run``) and its ``plot`` saves through ``ctx.saver``.
 
 Modes (``MODES``, read from ``conf/figure_modes/<mode>.yaml``): every preset in
 ``conf/experiment/`` is the *full* recipe (cluster scale); ``paper``, ``quick`` and ``smoke`` run
@@ -15,6 +16,7 @@ the same presets on smaller grids, given there as command-line overrides
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shlex
 from dataclasses import asdict
@@ -33,7 +35,7 @@ from bbp_torch.estimators import (
 )
 from bbp_torch.figures.executors import run_cli, run_inprocess
 from bbp_torch.figures.grids import filter_to_grid, preset_grid, preset_kind
-from bbp_torch.results import load_table, write_json_atomic
+from bbp_torch.results import RECORD_NAME, load_table, write_json_atomic
 
 # The paper's parameters, and ours where the paper's are not known (docs/figures.md).
 P, P_STAR = 2, 1  # Fig. 1 (and the extra figures): p = 2, p* = 1
@@ -79,8 +81,9 @@ class Context:
     ``<out>/runs/<mode>`` for ``inprocess``). ``launcher``: ``local`` or ``slurm`` (cli runner
     only; with ``launcher_overrides`` such as ``hydra.launcher.partition=cpu``). ``run=False``:
     no simulation, the records that exist are read, else the table an earlier invocation wrote
-    (``<out>/tables/<preset>.csv.gz``). ``summary`` collects what the invocation writes to
-    ``summary_<mode>.json``.
+    (``<out>/tables/<preset>.csv.gz``), and a figure without records is drawn from its
+    ``<out>/tables/<NAME>.json`` (:meth:`result`). ``summary`` collects what the invocation
+    writes to ``summary_<mode>.json``.
     """
 
     def __init__(self, mode: str, out: str | Path, executor, saver, *, runner: str = "auto",
@@ -138,10 +141,29 @@ class Context:
                 write_table(self._tables[preset], saved)
         return self._tables[preset]
 
-    def result(self, name: str, result):
-        """Write figure ``name``'s result (a dataclass: the numbers it draws) to
-        ``<out>/tables/<name>.json``; returns it."""
-        write_json_atomic(self.out / "tables" / f"{name}.json", asdict(result))
+    def has_records(self, preset: str) -> bool:
+        """Whether ``preset``'s sweep folder holds a record."""
+        folder = self.runs_root / preset
+        return folder.is_dir() and next(folder.rglob(RECORD_NAME), None) is not None
+
+    def result(self, name: str, compute, result_type: type, presets=()):
+        """Figure ``name``'s ``result_type`` (a dataclass: the numbers it draws): ``compute(self)``,
+        written with the mode to ``<out>/tables/<name>.json`` (NaN and infinities kept). With
+        ``run=False`` and no record of any of ``presets`` (a theory figure: none to have), the
+        result that file holds for this mode is drawn again instead, when there is one."""
+        path = self.out / "tables" / f"{name}.json"
+        if not self.run and path.exists() and not any(map(self.has_records, presets)):
+            saved = json.loads(path.read_text())
+            try:
+                if saved.get("mode") == self.mode:
+                    result = result_type(**saved["result"])
+                    print(f"[{name}] drawn from {path}", flush=True)
+                    return result
+            except TypeError as err:  # written by another version of the figure
+                print(f"[{name}] {path} does not fit its Result ({err}): computed again",
+                      flush=True)
+        result = compute(self)
+        write_json_atomic(path, {"mode": self.mode, "result": asdict(result)}, finite=False)
         return result
 
     def map(self, func, items) -> list:
@@ -228,3 +250,12 @@ def estimates(table, mask_keys: dict, n_boot: int) -> dict:
     return {"crossing": cross(mean_m), "crossing_err": bootstrap(m, cross, n_boot),
             "alpha0": value, "alpha0_err": bootstrap(m2, alpha0, n_boot), "slope": slope,
             "seeds": int(min(len(v) for v in m))}
+
+
+def estimates_by_a_p(table, n_boot: int) -> dict[tuple[float, int], dict]:
+    """:func:`estimates` of every ``(a, p)`` of ``table`` (the records of an alpha_0 preset: one
+    N, several a and p), a and then p ascending."""
+    a_values = sorted(float(a) for a in table["config.problem.a"].unique())
+    ps = sorted(int(p) for p in table["config.problem.p"].unique())
+    return {(a, p): estimates(table, {"config.problem.a": a, "config.problem.p": p}, n_boot)
+            for a in a_values for p in ps}

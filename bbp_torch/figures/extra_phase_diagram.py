@@ -107,4 +107,4 @@ def plot(result: Result, saver) -> dict:
 
 def draw(ctx: Context) -> dict:
     """Draw the phase diagram (its numbers written to tables/); returns its summary."""
-    return plot(ctx.result(NAME, compute(ctx)), ctx.saver)
+    return plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)

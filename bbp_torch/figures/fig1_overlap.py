@@ -6,6 +6,8 @@ a = 0.7 (continuous) and 1.5 (discontinuous), with the N = infinity theory curve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bbp_torch import plots, theory
@@ -19,50 +21,75 @@ NAME = "fig1_overlap"
 PRESETS = ("fig1_overlap",)
 
 
-def curve(avg, mask, column: str = "mean"):
-    """``(alpha, value, sem)`` of the seed averages ``avg[mask]``, sorted by alpha."""
+@dataclass
+class Result:
+    """The numbers of Fig. 1, one panel per a (keys ``str(a)``): ``theory[a]`` = ``{"alpha",
+    "m", "alpha_bbp", "transition"}`` (N = infinity), ``data[a][str(N)]`` = ``{"alpha", "mean",
+    "sem"}`` (over seeds), ``seeds[a]``: the most seeds of a point."""
+
+    theory: dict[str, dict]
+    data: dict[str, dict]
+    seeds: dict[str, int]
+
+
+def curve(avg, mask) -> dict:
+    """``{"alpha", "mean", "sem"}`` of the seed averages ``avg[mask]``, sorted by alpha."""
     sub = avg[mask].sort_values("config.problem.alpha")
-    return sub["config.problem.alpha"].to_numpy(), sub[column].to_numpy(), sub["sem"].to_numpy()
+    return {"alpha": sub["config.problem.alpha"].astype(float).tolist(),
+            "mean": sub["mean"].astype(float).tolist(), "sem": sub["sem"].astype(float).tolist()}
 
 
-def draw(ctx: Context) -> dict:
-    """Draw Fig. 1; returns ``{a: {"alpha_bbp", "transition"}}`` for the summary."""
-    table = ctx.table("fig1_overlap")
+def compute(ctx: Context) -> Result:
+    """The seed averages of preset ``fig1_overlap`` and the theory curves through alpha_BBP."""
+    table = ctx.table(PRESETS[0])
     keys = ["config.problem.a", "config.problem.N", "config.problem.alpha"]
     avg = seed_average(table, keys) if len(table) else None
     alpha_max = float(table["config.problem.alpha"].max()) if len(table) else 3.0
-    grids = []
+    grids = {}
     for a in (A_CONT, A_DISC):
         a_bbp = theory.alpha_bbp(P, P_STAR, a)
-        grid = np.union1d(np.linspace(0.05, alpha_max, ctx.settings["curve_points"]),
-                          [a_bbp, a_bbp * (1 + 1e-6)])
-        grids.append((a, a_bbp, grid))
-    curves = ctx.map(overlap_curve_task, [(P, P_STAR, a, grid) for a, _, grid in grids])
+        grids[a] = np.union1d(np.linspace(0.05, alpha_max, ctx.settings["curve_points"]),
+                              [a_bbp, a_bbp * (1 + 1e-6)])
+    curves = ctx.map(overlap_curve_task, [(P, P_STAR, a, grid) for a, grid in grids.items()])
+    result = Result(theory={}, data={}, seeds={})
+    for (a, grid), m in zip(grids.items(), curves, strict=True):
+        result.theory[str(a)] = {"alpha": grid.tolist(), "m": np.asarray(m).tolist(),
+                                 "alpha_bbp": theory.alpha_bbp(P, P_STAR, a),
+                                 "transition": theory.transition_type(P, P_STAR, a)}
+        at_a = np.isclose(avg["config.problem.a"], a) if avg is not None else None
+        sizes = sorted(int(N) for N in avg[at_a]["config.problem.N"].unique()) \
+            if avg is not None else []
+        result.data[str(a)] = {str(N): curve(avg, at_a & (avg["config.problem.N"] == N))
+                               for N in sizes}
+        result.seeds[str(a)] = int(avg[at_a]["n"].max()) if sizes else 0
+    return result
+
+
+def plot(result: Result, saver) -> dict:
+    """Draw Fig. 1; returns ``{a: {"alpha_bbp", "transition"}}`` for the summary."""
     fig, axes = plots.figure(1, 2, width=5.4, height=4.0)
     info = {}
-    for ax, (a, a_bbp, grid), m_theory in zip(axes[0], grids, curves, strict=True):
-        kind = theory.transition_type(P, P_STAR, a)
-        if avg is not None:
-            at_a = np.isclose(avg["config.problem.a"], a)
-            sizes = sorted(avg[at_a]["config.problem.N"].unique())
-            seeds = int(avg[at_a]["n"].max()) if at_a.any() else 0
-            plots.errorbar_curves(
-                ax, {f"N={N}": curve(avg, at_a & (avg["config.problem.N"] == N))
-                     for N in sizes},
-                r"data ratio $\alpha = M/N$", r"overlap $m$ with the teacher")
-        else:
-            seeds = 0
+    for ax, (a, th) in zip(axes[0], result.theory.items(), strict=True):
+        kind, a_bbp = th["transition"], th["alpha_bbp"]
+        plots.errorbar_curves(
+            ax, {f"N={N}": (c["alpha"], c["mean"], c["sem"]) for N, c in result.data[a].items()},
+            r"data ratio $\alpha = M/N$", r"overlap $m$ with the teacher")
         jump = a_bbp if kind == "discontinuous" else None
-        plots.theory_curve_with_jump(ax, grid, m_theory, jump, color="k", lw=1.6,
-                                     label=r"theory $N=\infty$")
+        plots.theory_curve_with_jump(ax, np.asarray(th["alpha"]), np.asarray(th["m"]), jump,
+                                     color="k", lw=1.6, label=r"theory $N=\infty$")
         plots.vline(ax, a_bbp, rf"$\alpha_{{BBP}}={a_bbp:.3f}$")
         ax.set_ylim(-0.02, 1)  # the theory at m = 0 stays visible above the axis
-        ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=a)}: {kind}\n"
-                     f"mean ± s.e. over {seeds} seeds", fontsize=9)
+        ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=float(a))}: {kind}\n"
+                     f"mean ± s.e. over {result.seeds[a]} seeds", fontsize=9)
         plots.legend(ax, fontsize=7, loc="upper left")
-        info[str(a)] = {"alpha_bbp": a_bbp, "transition": kind}
+        info[a] = {"alpha_bbp": a_bbp, "transition": kind}
     fig.suptitle("Fig. 1  Overlap of the bottom Hessian eigenvector with the teacher",
                  fontsize=10)
     fig.tight_layout()
-    ctx.saver.save(fig, NAME)
+    saver.save(fig, NAME)
     return info
+
+
+def draw(ctx: Context) -> dict:
+    """Draw Fig. 1 (its numbers written to tables/); returns its summary."""
+    return plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)

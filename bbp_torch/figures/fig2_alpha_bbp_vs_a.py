@@ -6,18 +6,19 @@ is discontinuous, the p -> infinity line p*(a+1)/2 dashed; on each curve a dot a
 (:func:`bbp_torch.theory.critical_a`). Right, the paper's insets: alpha_BBP vs p at three values
 of a, each point coloured by its type, with crosses for the finite-N lower threshold alpha_0
 (the records of preset ``fig4_alpha0``, estimator of :mod:`bbp_torch.estimators`).
-:func:`draw_alpha_bbp_vs_a` also draws Fig. 6 (p* = 2).
+:func:`compute_alpha_bbp_vs_a` and :func:`plot_alpha_bbp_vs_a` also make Fig. 6 (p* = 2).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from bbp_torch import plots
 from bbp_torch.estimators import ALPHA0_WINDOW
-from bbp_torch.figures.common import INSET_A, Context, estimates
+from bbp_torch.figures.common import INSET_A, Context, estimates_by_a_p
 from bbp_torch.figures.cost import THEORY_CALL_S, minimum_calls
 from bbp_torch.figures.tasks import alpha_bbp_curve_task, alpha_bbp_minimum_task, threshold_task
 
@@ -34,16 +35,39 @@ def side_seconds(s: dict) -> float:
 A_RANGE = (0.05, 3.0)  # a_c(p) lies between 0.1 (p = 32) and 1.11 (p = 1)
 
 
-def draw(ctx: Context) -> dict:
+@dataclass
+class Result:
+    """The numbers of Figs. 2 and 6: ``curves[str(p)]`` = ``{"a", "alpha_bbp", "type", "a_min",
+    "alpha_min", "a_switch", "alpha_switch"}`` (main panel, N = infinity), ``insets[str(a)]`` =
+    ``{"p", "alpha_bbp", "type", "alpha0": [{"a", "p", "alpha0", "alpha0_err", "seeds"}]}``
+    (side panels; alpha_0 at ``alpha0_N``, None without records), the main panel's a range."""
+
+    p_star: int
+    a_range: list[float]
+    curves: dict[str, dict]
+    insets: dict[str, dict]
+    alpha0_N: int | None
+
+
+def compute(ctx: Context) -> Result:
+    """The theory of Fig. 2 in the mode's grid, and alpha_0 of preset ``fig4_alpha0``."""
+    return compute_alpha_bbp_vs_a(ctx, p_star=1, preset=PRESETS[0], a_range=A_RANGE)
+
+
+def plot(result: Result, saver) -> dict:
     """Draw Fig. 2; returns the curves, their minima and switches, and the insets' points."""
-    return draw_alpha_bbp_vs_a(ctx, p_star=1, preset=PRESETS[0], name=NAME, a_range=A_RANGE,
-                               number="2")
+    return plot_alpha_bbp_vs_a(result, saver, name=NAME, number="2")
 
 
-def draw_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str, name: str,
-                        a_range: tuple[float, float], number: str) -> dict:
+def draw(ctx: Context) -> dict:
+    """Draw Fig. 2 (its numbers written to tables/); returns its summary."""
+    return plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)
+
+
+def compute_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str,
+                           a_range: tuple[float, float]) -> Result:
     """alpha_BBP vs a for ``p_star`` (main panel) and vs p at ``INSET_A`` (side panels, with
-    the finite-N alpha_0 of ``preset``'s records); saved as ``name``."""
+    the finite-N alpha_0 of ``preset``'s records)."""
     s = ctx.settings
     ps = list(s["fig2_p"])
     # half log-spaced (large p has small a_c), half even (the axis is linear: p = 1 bends at
@@ -64,25 +88,37 @@ def draw_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str, name: str,
     inset_p = list(s["inset_p"])
     inset = ctx.map(threshold_task, [(p, p_star, a) for a in INSET_A for p in inset_p])
     crosses = alpha0_crosses(ctx, preset)
+    result = Result(p_star=p_star, a_range=list(a_range), curves={}, insets={},
+                    alpha0_N=crosses["N"])
+    for p, curve, minimum in zip(ps, curves, minima, strict=True):
+        result.curves[str(p)] = {"a": a_grid.tolist(), "alpha_bbp": [float(v[0]) for v in curve],
+                                 "type": [v[1] for v in curve], **minimum}
+    for k, a in enumerate(INSET_A):
+        points = inset[k * len(inset_p):(k + 1) * len(inset_p)]
+        result.insets[str(a)] = {
+            "p": inset_p, "alpha_bbp": [float(v[0]) for v in points],
+            "type": [v[1] for v in points],
+            "alpha0": [c for c in crosses["points"] if math.isclose(c["a"], a)]}
+    return result
 
-    fig, main, side = plots.main_and_side(len(INSET_A))
-    info = {"p_star": p_star, "curves": {}, "insets": {}}
-    for i, (p, curve, minimum) in enumerate(zip(ps, curves, minima, strict=True)):
+
+def plot_alpha_bbp_vs_a(result: Result, saver, name: str, number: str) -> dict:
+    """Draw Fig. ``number`` (2 or 6) as ``name``; returns ``{"p_star", "curves", "insets",
+    "alpha0_N"}``."""
+    p_star, a_range = result.p_star, result.a_range
+    fig, main, side = plots.main_and_side(len(result.insets))
+    for i, (p, curve) in enumerate(result.curves.items()):
         color = f"C{i % 10}"
-        alpha = np.array([v[0] for v in curve])
-        kinds = [v[1] for v in curve]
-        below, above = plots.split_at(a_grid, alpha, minimum["a_switch"],
-                                      minimum["alpha_switch"])
-        cont_first = kinds[0] == "continuous"
+        a_grid, alpha = np.asarray(curve["a"]), np.asarray(curve["alpha_bbp"], dtype=float)
+        below, above = plots.split_at(a_grid, alpha, curve["a_switch"], curve["alpha_switch"])
+        cont_first = curve["type"][0] == "continuous"
         main.plot(*below, color=color, lw=1.6, ls="-" if cont_first else ":", label=f"p={p}")
         main.plot(*above, color=color, lw=1.6, ls=":")
-        if np.isfinite(minimum["a_min"]):
-            main.plot([minimum["a_min"]], [minimum["alpha_min"]], "o", color=color, ms=5)
-        if minimum["a_switch"] is not None:
-            main.plot([minimum["a_switch"]], [minimum["alpha_switch"]], "D", mfc="none",
+        if np.isfinite(curve["a_min"]):
+            main.plot([curve["a_min"]], [curve["alpha_min"]], "o", color=color, ms=5)
+        if curve["a_switch"] is not None:
+            main.plot([curve["a_switch"]], [curve["alpha_switch"]], "D", mfc="none",
                       color=color, ms=8, mew=1.2)
-        info["curves"][str(p)] = {"a": a_grid.tolist(), "alpha_bbp": alpha.tolist(),
-                                  "type": kinds, **minimum}
     a_line = np.linspace(0, a_range[1], 50)
     main.plot(a_line, p_star * (a_line + 1) / 2, "k--", lw=1.4,
               label=r"$p\to\infty$: $p^*(a+1)/2$")
@@ -90,10 +126,11 @@ def draw_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str, name: str,
     main.plot([], [], color="0.4", ls=":", label="discontinuous transition")
     main.plot([], [], "o", color="0.4", ms=5, label=r"minimum of $\alpha_{BBP}(a)$")
     main.plot([], [], "D", mfc="none", color="0.4", ms=8, label="type switches ($a_c$)")
-    for a in INSET_A:
-        main.axvline(a, color="0.85", lw=0.8, zorder=0)
+    for a in result.insets:
+        main.axvline(float(a), color="0.85", lw=0.8, zorder=0)
     main.set_xlim(0, a_range[1])
-    top = np.nanmax([np.nanmax([v[0] for v in c]) for c in curves])
+    top = np.nanmax([np.nanmax(np.asarray(c["alpha_bbp"], dtype=float))
+                     for c in result.curves.values()])
     main.set_ylim(0, 1.05 * min(top, 2.2 * p_star * (a_range[1] + 1) / 2))
     main.set_xlabel("loss constant $a$")
     main.set_ylabel(r"$\alpha_{BBP}$ ($N=\infty$)")
@@ -101,23 +138,22 @@ def draw_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str, name: str,
                    "); grey lines: the a of the panels on the right", fontsize=9)
     plots.legend(main, fontsize=7, ncol=2, loc="lower right")
 
-    for k, (ax, a) in enumerate(zip(side, INSET_A, strict=True)):
-        points = inset[k * len(inset_p):(k + 1) * len(inset_p)]
-        alpha = np.array([v[0] for v in points])
-        kinds = [v[1] for v in points]
+    for k, (ax, (a, points)) in enumerate(zip(side, result.insets.items(), strict=True)):
+        inset_p = points["p"]
+        alpha = np.asarray(points["alpha_bbp"], dtype=float)
         ax.plot(inset_p, alpha, color="0.7", lw=0.8, zorder=1)
         for kind, style in plots.TYPE_STYLE.items():
-            mask = np.array([t == kind for t in kinds])
+            mask = np.array([t == kind for t in points["type"]], dtype=bool)
             ax.plot(np.asarray(inset_p)[mask], alpha[mask], ls="none", ms=4, zorder=2,
                     **style)
-        ax.axhline(p_star * (a + 1) / 2, color="k", ls="--", lw=1.0,
+        ax.axhline(p_star * (float(a) + 1) / 2, color="k", ls="--", lw=1.0,
                    label=r"$p\to\infty$")
-        mine = [c for c in crosses["points"] if math.isclose(c["a"], a)]
+        mine = points["alpha0"]
         if mine:
-            err = np.nan_to_num([c["alpha0_err"] for c in mine])
+            err = np.nan_to_num(np.asarray([c["alpha0_err"] for c in mine], dtype=float))
             ax.errorbar([c["p"] for c in mine], [c["alpha0"] for c in mine], yerr=err,
                         fmt="x", color="m", ms=7, mew=1.5, capsize=2, zorder=3,
-                        label=rf"$\alpha_0$, N={crosses['N']}")
+                        label=rf"$\alpha_0$, N={result.alpha0_N}")
         finite = alpha[np.isfinite(alpha)]
         if len(finite):
             ax.set_ylim(0, 1.4 * finite.max())  # alpha_0 > 0 always; alpha_0 < alpha_BBP
@@ -127,15 +163,13 @@ def draw_alpha_bbp_vs_a(ctx: Context, p_star: int, preset: str, name: str,
         ax.set_ylabel(r"$\alpha$", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_title(f"a={a}: " + r"$\alpha_{BBP}$ vs $p$", fontsize=8)
-        if k == len(INSET_A) - 1:
+        if k == len(result.insets) - 1:
             ax.set_xlabel("student width $p$", fontsize=8)
         plots.legend(ax, fontsize=6, loc="upper right", ncol=2)
-        info["insets"][str(a)] = {"p": inset_p, "alpha_bbp": alpha.tolist(), "type": kinds,
-                                  "alpha0": mine}
-    info["alpha0_N"] = crosses["N"]
     fig.tight_layout()
-    ctx.saver.save(fig, name)
-    return info
+    saver.save(fig, name)
+    return {"p_star": p_star, "curves": result.curves, "insets": result.insets,
+            "alpha0_N": result.alpha0_N}
 
 
 def alpha0_crosses(ctx: Context, preset: str) -> dict:
@@ -144,13 +178,9 @@ def alpha0_crosses(ctx: Context, preset: str) -> dict:
     table = ctx.table(preset)
     if not len(table):
         return {"N": None, "points": []}
-    points = []
-    for a in sorted(table["config.problem.a"].astype(float).unique()):
-        for p in sorted(table["config.problem.p"].astype(int).unique()):
-            est = estimates(table, {"config.problem.a": a, "config.problem.p": p},
-                            ctx.settings["n_boot"])
-            if np.isfinite(est["alpha0"]):
-                points.append({"a": float(a), "p": int(p), "alpha0": est["alpha0"],
-                               "alpha0_err": est["alpha0_err"], "seeds": est["seeds"]})
+    points = [{"a": a, "p": p, "alpha0": est["alpha0"], "alpha0_err": est["alpha0_err"],
+               "seeds": est["seeds"]}
+              for (a, p), est in estimates_by_a_p(table, ctx.settings["n_boot"]).items()
+              if np.isfinite(est["alpha0"])]
     return {"N": int(table["config.problem.N"].iloc[0]), "window": list(ALPHA0_WINDOW),
             "points": points}

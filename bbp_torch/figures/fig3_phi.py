@@ -12,6 +12,8 @@ largest N, with its error as a band.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from bbp_torch import plots, theory
@@ -24,6 +26,17 @@ NAME = "fig3_phi"
 PRESETS = ("fig3_phi",)
 P = P_STAR = 1
 INDEX = "metrics.best_overlap_index"
+
+
+@dataclass
+class Result:
+    """The numbers of Fig. 3, one panel per a (keys ``str(a)``): ``panels[a]`` = ``{"alpha_bbp",
+    "transition", "N", "seeds", "crossings", "logistic_fits": {N: [center, width]}}`` (and
+    ``"alpha0": {"N", "value", "err"}`` when discontinuous), ``curves[a][str(N)]`` =
+    ``{"alpha", "phi", "lo", "hi", "n"}`` (phi with its Wilson interval)."""
+
+    panels: dict[str, dict]
+    curves: dict[str, dict]
 
 
 def phi_curve(table, a: float, N: int) -> dict:
@@ -57,60 +70,77 @@ def crossings(curves: dict, sizes: list[int], n_boot: int) -> list[dict]:
     return out
 
 
-def draw(ctx: Context) -> dict:
-    """Draw Fig. 3; returns per a: alpha_BBP, the type, the crossings and alpha_0."""
+def compute(ctx: Context) -> Result:
+    """phi per a and N from preset ``fig3_phi``'s records (scope ``all``), the crossings of
+    consecutive sizes and, when discontinuous, alpha_0 at the largest N."""
     table = ctx.table(PRESETS[0])
     if len(table) and "metrics.best_overlap_scope" in table:
         table = table[table["metrics.best_overlap_scope"] == "all"]
-    fig, axes = plots.figure(1, 2, width=5.4, height=4.3, sharey=True)
-    info = {}
-    for ax, a in zip(axes[0], (A1_CONT, A1_DISC), strict=True):
-        a_bbp = theory.alpha_bbp(P, P_STAR, a)
+    result = Result(panels={}, curves={})
+    for a in (A1_CONT, A1_DISC):
         kind = theory.transition_type(P, P_STAR, a)
         at_a = table[np.isclose(table["config.problem.a"].astype(float), a)] if len(table) \
             else table
         sizes = sorted(int(n) for n in at_a["config.problem.N"].unique()) if len(at_a) else []
         curves = {N: phi_curve(at_a, a, N) for N in sizes}
-        seeds = min((min(c["n"]) for c in curves.values()), default=0)
-        for i, N in enumerate(sizes):
-            c = curves[N]
+        entry = {"alpha_bbp": theory.alpha_bbp(P, P_STAR, a), "transition": kind, "N": sizes,
+                 "seeds": min((min(c["n"]) for c in curves.values()), default=0),
+                 "crossings": crossings(curves, sizes, ctx.settings["n_boot"]),
+                 "logistic_fits": {str(N): [float(v) for v in curves[N]["fit"]]
+                                   for N in sizes}}
+        if kind == "discontinuous" and sizes:
+            est = estimates(at_a, {"config.problem.a": a, "config.problem.N": sizes[-1]},
+                            ctx.settings["n_boot"])
+            entry["alpha0"] = {"N": sizes[-1], "value": est["alpha0"], "err": est["alpha0_err"]}
+        result.panels[str(a)] = entry
+        result.curves[str(a)] = {
+            str(N): {key: np.asarray(c[key], dtype=float).tolist()
+                     for key in ("alpha", "phi", "lo", "hi")} | {"n": [int(n) for n in c["n"]]}
+            for N, c in curves.items()}
+    return result
+
+
+def plot(result: Result, saver) -> dict:
+    """Draw Fig. 3; returns per a: alpha_BBP, the type, the crossings and alpha_0."""
+    fig, axes = plots.figure(1, 2, width=5.4, height=4.3, sharey=True)
+    for ax, (a, entry) in zip(axes[0], result.panels.items(), strict=True):
+        kind, a_bbp, seeds = entry["transition"], entry["alpha_bbp"], entry["seeds"]
+        for i, (N, c) in enumerate(result.curves[a].items()):
             color = plots.SIZE_COLORS[i % len(plots.SIZE_COLORS)]
-            err = np.vstack([c["phi"] - c["lo"], c["hi"] - c["phi"]])
-            ax.errorbar(c["alpha"], c["phi"], yerr=err, fmt="o", ms=3.5, capsize=2,
-                        color=color, label=f"N={N}")
-            if np.isfinite(c["fit"][0]):
-                x = np.linspace(c["alpha"].min(), c["alpha"].max(), 100)
-                ax.plot(x, logistic(x, *c["fit"]), "-", color=color, lw=1.0)
-        found = crossings(curves, sizes, ctx.settings["n_boot"])
-        shown = [c for c in found if np.isfinite(c["alpha"])]
+            x, phi = np.asarray(c["alpha"]), np.asarray(c["phi"])
+            err = np.vstack([phi - np.asarray(c["lo"]), np.asarray(c["hi"]) - phi])
+            ax.errorbar(x, phi, yerr=err, fmt="o", ms=3.5, capsize=2, color=color,
+                        label=f"N={N}")
+            fit = entry["logistic_fits"][N]
+            if np.isfinite(fit[0]):
+                xs = np.linspace(x.min(), x.max(), 100)
+                ax.plot(xs, logistic(xs, *fit), "-", color=color, lw=1.0)
+        shown = [c for c in entry["crossings"] if np.isfinite(c["alpha"])]
         for k, c in enumerate(shown):
             ax.errorbar([c["alpha"]], [c["phi"]], xerr=np.nan_to_num([c["err"]]), fmt="s",
                         ms=6, mfc="none", color="k", capsize=2,
                         label="crossing of the fits of consecutive N" if k == 0 else None)
         plots.vline(ax, a_bbp, rf"$\alpha_{{BBP}}={a_bbp:.3f}$ ($N=\infty$)")
-        entry = {"alpha_bbp": a_bbp, "transition": kind, "N": sizes, "seeds": seeds,
-                 "crossings": found,
-                 "logistic_fits": {str(N): list(curves[N]["fit"]) for N in sizes}}
-        if kind == "discontinuous" and sizes:
-            est = estimates(at_a, {"config.problem.a": a, "config.problem.N": sizes[-1]},
-                            ctx.settings["n_boot"])
-            entry["alpha0"] = {"N": sizes[-1], "value": est["alpha0"], "err": est["alpha0_err"]}
-            if np.isfinite(est["alpha0"]):
-                err = est["alpha0_err"] if np.isfinite(est["alpha0_err"]) else 0.0
-                ax.axvspan(est["alpha0"] - err, est["alpha0"] + err, color="C3", alpha=0.15)
-                plots.vline(ax, est["alpha0"],
-                            rf"$\alpha_0={est['alpha0']:.2f}\pm{err:.2f}$ (N={sizes[-1]})",
-                            color="C3", ls="-.")
+        alpha0 = entry.get("alpha0")
+        if alpha0 and np.isfinite(alpha0["value"]):
+            value, err = alpha0["value"], alpha0["err"] if np.isfinite(alpha0["err"]) else 0.0
+            ax.axvspan(value - err, value + err, color="C3", alpha=0.15)
+            plots.vline(ax, value, rf"$\alpha_0={value:.2f}\pm{err:.2f}$ (N={alpha0['N']})",
+                        color="C3", ls="-.")
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel(r"data ratio $\alpha = M/N$")
         ax.set_ylabel(r"$\varphi$: P(best eigenvector is the bottom one)")
-        ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=a)}: {kind}, "
+        ax.set_title(f"{plots.params_text(p=P, p_star=P_STAR, a=float(a))}: {kind}, "
                      f"{seeds} seeds per point\nWilson error bars; lines: logistic fits",
                      fontsize=9)
         plots.legend(ax, fontsize=7, loc="lower right")
-        info[str(a)] = entry
     fig.suptitle(r"Fig. 3  $\varphi$: how often the eigenvector with the largest teacher "
                  "overlap is the bottom one", fontsize=10)
     fig.tight_layout()
-    ctx.saver.save(fig, NAME)
-    return info
+    saver.save(fig, NAME)
+    return result.panels
+
+
+def draw(ctx: Context) -> dict:
+    """Draw Fig. 3 (its numbers written to tables/); returns its summary."""
+    return plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)

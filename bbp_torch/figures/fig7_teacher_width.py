@@ -107,4 +107,4 @@ def plot(result: Result, saver) -> dict:
 
 def draw(ctx: Context) -> dict:
     """Draw Fig. 7 (its numbers written to tables/); returns them for the summary."""
-    return plot(ctx.result(NAME, compute(ctx)), ctx.saver)
+    return plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)
