@@ -22,6 +22,8 @@ Conventions
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from bbp_torch.spectrum.krylov import (
@@ -108,11 +110,13 @@ def block_davidson(
             G[m:m + c, :m + c] = C.T
             st.m = m = m + c
             st.rayleigh_ritz()
+            t0 = time.perf_counter()
             theta = st.theta
             Sk = st.ritz[:, :k].to(device=device, dtype=dtype)
             Y = V[:, :m] @ Sk
             R = A[:, :m] @ Sk - Y * theta[:k].to(device=device, dtype=dtype)[None, :]
             st.residuals = R.norm(dim=0).to(device="cpu", dtype=torch.float64)
+            st.time_ritz += time.perf_counter() - t0
             active = st.residuals > tol * st.scale
             st.history.append((st.iterations, float(st.residuals.max()) / st.scale))
             if bar is not None:
@@ -128,7 +132,9 @@ def block_davidson(
                 W = torch.cat([W, next_vectors.to(device=device, dtype=dtype)], dim=1)
             if m + W.shape[1] > m_max:  # thick restart to the smallest Ritz vectors
                 st.thick_restart(min(m, keep_max))
+            t0 = time.perf_counter()
             new = _orthonormal_new(deflate(W, excluded), V[:, :st.m], st.scale)[:, :m_max - st.m]
+            st.time_orthogonalize += time.perf_counter() - t0
             if new.shape[1] == 0:
                 st.stalled = True
                 break

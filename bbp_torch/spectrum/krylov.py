@@ -48,8 +48,9 @@ class KrylovState:
     ``theta``, ``ritz`` (coefficients ``S``, (m, m)) and ``residuals`` (absolute, of the wanted
     pairs) are those of the last Rayleigh-Ritz solve. Counters: ``iterations`` operator calls,
     ``n_products`` vectors applied to, ``restarts``, ``ritz_solves``; ``history`` ``(iteration,
-    largest wanted relative residual)`` per Rayleigh-Ritz solve; seconds in products and in
-    Ritz solves.
+    largest wanted relative residual)`` per Rayleigh-Ritz solve; seconds in products, in Ritz
+    solves (with the Ritz vectors and residuals Davidson forms) and in orthogonalisation against
+    the basis.
     """
 
     basis: torch.Tensor
@@ -66,6 +67,7 @@ class KrylovState:
     ritz_solves: int = 0
     time_apply: float = 0.0
     time_ritz: float = 0.0
+    time_orthogonalize: float = 0.0
     history: list = field(default_factory=list)
     converged: bool = False
     stalled: bool = False
@@ -125,6 +127,7 @@ class KrylovState:
             converged=self.converged, scale=self.scale, block_size=block_size,
             basis_size=basis_size,
             info={"time_apply": self.time_apply, "time_ritz": self.time_ritz,
+                  "time_orthogonalize": self.time_orthogonalize,
                   "ritz_solves": self.ritz_solves, "history": [h for _, h in self.history],
                   "stalled": self.stalled, "method": method},
             next_vectors=next_vectors)

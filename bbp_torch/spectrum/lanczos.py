@@ -208,6 +208,7 @@ def block_lanczos(
         while st.iterations < max_iter:
             m = st.m
             W = st.apply(apply, Q[:, m:m + b])
+            t0 = time.perf_counter()
             # (m + b, b): column block of Q^T H Q
             C = _lanczos_orthogonalize(W, Q[:, :m + b], lo).to(device="cpu", dtype=torch.float64)
             lo = m
@@ -218,6 +219,7 @@ def block_lanczos(
             size = max(st.scale, float(C.abs().max()), float(W.norm()) / math.sqrt(b), 1e-300)
             U, B = _next_block(W, Q[:, :m + b], size, gen, excluded)
             Q[:, m + b:m + 2 * b] = U
+            st.time_orthogonalize += time.perf_counter() - t0
             since_fresh = 0 if bool((B.abs().sum(dim=1) == 0).any()) else since_fresh + 1
             st.m = m = m + b
             restart = st.iterations < max_iter and m + b > m_max
@@ -434,6 +436,8 @@ def iterative_bottom(op, settings: SolverSettings, seed: int = 0,
         "timings": {"lanczos": t_solve,
                     "apply": sum(x.info.get("time_apply", 0.0) for x in [*earlier, r]),
                     "ritz": sum(x.info.get("time_ritz", 0.0) for x in [*earlier, r]),
+                    "orthogonalize": sum(x.info.get("time_orthogonalize", 0.0)
+                                         for x in [*earlier, r]),
                     "residuals": time.perf_counter() - t_start - t_solve},
     }
     if not pairs.converged:
