@@ -256,6 +256,12 @@ class _Operator:
     def shape(self) -> tuple[int, int]:
         return (self.p * self.N, self.p * self.N)
 
+    @property
+    def product_flops(self) -> float:
+        """Flops of one product with one vector (two passes over ``X``: ``4 M N p``), the
+        solvers' cost model (:class:`bbp_torch.spectrum.types.Operator`)."""
+        return 4.0 * self.problem.M * self.N * self.p
+
     def excluded_directions(self) -> torch.Tensor | None:
         """Orthonormal directions ``(pN, c)`` outside the operator's domain, or None.
 

@@ -124,8 +124,10 @@ def draw_problem(r: Resolved) -> Problem:
 def solve(op, r: Resolved) -> Eigenpairs:
     """The bottom eigenpairs with the resolved solver; non-finite eigenvalues are an error."""
     c = r.config
+    pr = c.problem
     pairs = bottom_eigenpairs(op, replace(c.solver, name=r.solver), seed=c.seed,
-                              progress=c.logging.progress)
+                              progress=c.logging.progress, units=pr.p,
+                              outliers=pr.p * pr.p_star)
     if not bool(torch.isfinite(pairs.values).all()):
         raise NumericalError("the eigensolver returned non-finite eigenvalues")
     return pairs

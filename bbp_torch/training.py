@@ -180,7 +180,9 @@ class Tracker:
         op = hessian_operator(self.problem, W=W, kind=kind, product=self.product,
                               chunk_size=self.chunk_size)
         start = self._last[1].vectors if self.warm_start and self._last is not None else None
-        pairs = bottom_eigenpairs(op, self.solver, seed=self.seed, start=start)
+        pr = self.problem
+        pairs = bottom_eigenpairs(op, self.solver, seed=self.seed, start=start, units=pr.p,
+                                  outliers=pr.p * pr.p_star)
         self._last = (W.clone(), pairs)
         return pairs
 

@@ -150,7 +150,8 @@ def test_float32_products_resolve_the_block_the_solver_would_choose():
         blocks[name] = validate({**base, **extra}).config.solver.block_size
     assert blocks == {"float64": 4, "mixed": 8, "float32": 8}
     problem = make_problem(100, 4, 1, 3.0, 0.7, seed=2, dtype=torch.float32)
-    own = iterative_bottom(HessianOperator(problem), SolverConfig(name="iterative", k=8))
+    own = iterative_bottom(HessianOperator(problem), SolverConfig(name="iterative", k=8),
+                           units=4)
     assert own.info["block_size"] == blocks["float32"]
 
 

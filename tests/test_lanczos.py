@@ -140,7 +140,7 @@ def test_basis_and_memory_rules_match_what_the_solver_allocates():
         gb + refine * p * N * 8 / 1e9)
     # the solver's basis is what the rule says
     problem = make_problem(300, 2, 1, 3.0, 0.7, seed=1)
-    r = block_lanczos(HessianOperator(problem), 8, tol=1e-8)
+    r = block_lanczos(HessianOperator(problem), 8, tol=1e-8, units=2)
     assert r.basis_size == default_basis_size(8, r.block_size, 600) and r.block_size == 8
 
 
@@ -295,8 +295,8 @@ def test_float32_phase_takes_the_wider_default_block_at_p4():
     problem = make_problem(100, 4, 1, 4.0, 0.7, seed=5)
     op = HessianOperator(problem)
     mixed = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9,
-                                              mixed_precision=True))
-    plain = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9))
+                                              mixed_precision=True), units=4)
+    plain = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-9), units=4)
     assert [x["block_size"] for x in mixed.info["phases"]] == [8, 8]
     assert [x["block_size"] for x in plain.info["phases"]] == [4]
     assert mixed.info["converged"] and plain.info["converged"]

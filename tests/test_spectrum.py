@@ -112,3 +112,49 @@ def test_converged_needs_every_pair_within_tol_and_finite():
 
     res = residual_norms(Dense(), torch.tensor([-1.0, 0.4], dtype=torch.float64), vectors)
     assert torch.allclose(res, torch.tensor([0.0, 0.1], dtype=torch.float64), atol=1e-15)
+
+
+class MatrixOperator:
+    """A plain symmetric matrix behind the solvers' protocol (shape, dtype, device, a block
+    product, optionally excluded directions): nothing of the Hessian."""
+
+    def __init__(self, A: torch.Tensor, excluded: torch.Tensor | None = None):
+        self.A, self.excluded = A, excluded
+        self.shape, self.dtype, self.device = tuple(A.shape), A.dtype, A.device
+
+    def matvec(self, V: torch.Tensor) -> torch.Tensor:
+        return self.A @ V
+
+    def excluded_directions(self) -> torch.Tensor | None:
+        return self.excluded
+
+
+def test_any_operator_of_the_protocol_is_solved_by_lanczos_and_davidson():
+    import numpy as np
+
+    from bbp_torch.spectrum import Operator, SolverSettings, block_davidson, block_lanczos
+
+    rng = np.random.default_rng(3)
+    n = 400
+    B = rng.standard_normal((n, n))
+    A = (B + B.T) / np.sqrt(2 * n)
+    exact, vectors = np.linalg.eigh(A)
+    op = MatrixOperator(torch.from_numpy(A))
+    assert isinstance(op, Operator)
+    lanczos = block_lanczos(op, 6, block_size=4, tol=1e-10)
+    assert lanczos.converged
+    assert np.allclose(lanczos.values.numpy(), exact[:6], rtol=0, atol=1e-10)
+    start = torch.from_numpy(vectors[:, :6] + 1e-3 * rng.standard_normal((n, 6)))
+    davidson = block_davidson(op, start, 6, tol=1e-10)
+    assert davidson.converged
+    assert np.allclose(davidson.values.numpy(), exact[:6], rtol=0, atol=1e-10)
+    pairs = bottom_eigenpairs(op, SolverSettings(name="iterative", k=6, tol=1e-10))
+    assert pairs.converged and pairs.solver == "iterative"
+    assert np.allclose(pairs.values.numpy(), exact[:6], rtol=0, atol=1e-10)
+    # excluded directions: the solvers answer on their complement
+    E = torch.from_numpy(vectors[:, :2].copy())
+    on_complement = block_lanczos(MatrixOperator(torch.from_numpy(A), E), 4, block_size=4,
+                                  tol=1e-10)
+    assert np.allclose(on_complement.values.numpy(), exact[2:6], rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="dense\\(\\)"):
+        bottom_eigenpairs(op, SolverSettings(name="dense", k=2))

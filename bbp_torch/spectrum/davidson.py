@@ -26,16 +26,16 @@ import time
 
 import torch
 
-from bbp_torch.config import default_basis_size, refinement_basis_size
 from bbp_torch.spectrum.krylov import (
     KrylovResult,
+    KrylovState,
     as_block_operator,
     deflate,
     excluded_directions,
     orthogonalize,
     progress_bar,
-    rotate_in_place,
 )
+from bbp_torch.spectrum.tuning import default_basis_size, refinement_basis_size
 
 # A thick restart keeps the k wanted Ritz vectors and at most this many of the next ones.
 _RESTART_EXTRA = 64
@@ -72,7 +72,7 @@ def block_davidson(
     ``start`` (n, s), ``s >= k``: approximations of the wanted eigenvectors (any basis of
     their span). Each step applies ``op`` to the orthonormalised residuals of the wanted Ritz
     pairs that are not yet converged (unpreconditioned block Davidson); when the basis would
-    exceed ``basis_size`` columns (default: :func:`bbp_torch.config.refinement_basis_size`;
+    exceed ``basis_size`` columns (default: :func:`bbp_torch.spectrum.tuning.refinement_basis_size`;
     at least ``s + 2k + e``) it is compressed to its ``k + 64`` smallest Ritz vectors and their
     products (thick restart, no extra product). ``next_vectors`` (n, e), e.g. the Ritz vectors
     after the wanted ones from the run that produced ``start``, join the first expansion when
@@ -92,84 +92,53 @@ def block_davidson(
     e = 0 if next_vectors is None else next_vectors.shape[1]
     m_max = min(n, max(basis_size, s + 2 * k + e))
     keep_max = min(k + _RESTART_EXTRA, m_max - k)
-    V = torch.empty(n, m_max, dtype=dtype, device=device)
-    A = torch.empty_like(V)
-    G = torch.zeros(m_max, m_max, dtype=torch.float64)  # V^T H V, on the CPU
+    st = KrylovState.allocate(n, m_max, dtype, device, keep_products=True, scale=scale)
+    V, A, G = st.basis, st.products, st.projected  # G = V^T H V, on the CPU
 
     bar = progress_bar(max_iter, "block Davidson") if progress else None
-    t_apply = t_ritz = 0.0
-    iterations = n_products = restarts = 0
-    history = []
-    converged = stuck = False
     new, _ = torch.linalg.qr(deflate(start.to(device=device, dtype=dtype).clone(), excluded))
-    m = 0
     try:
         while True:
-            c = new.shape[1]
-            t0 = time.perf_counter()
-            A[:, m:m + c] = apply(new).to(dtype)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            t_apply += time.perf_counter() - t0
+            c, m = new.shape[1], st.m
+            A[:, m:m + c] = st.apply(apply, new)
             V[:, m:m + c] = new
-            iterations += 1
-            n_products += c
             if bar is not None:
                 bar.update(1)
             # the new columns of V^T H V; (A^T V)^T is MKL's faster layout (as in Lanczos)
             C = (A[:, m:m + c].T @ V[:, :m + c]).T.to(device="cpu", dtype=torch.float64)
             G[:m + c, m:m + c] = C
             G[m:m + c, :m + c] = C.T
-            m += c
+            st.m = m = m + c
+            st.rayleigh_ritz()
             t0 = time.perf_counter()
-            theta, S = torch.linalg.eigh(0.5 * (G[:m, :m] + G[:m, :m].T))
-            scale = max(scale, float(theta.abs().max()))
-            Sk = S[:, :k].to(device=device, dtype=dtype)
+            theta = st.theta
+            Sk = st.ritz[:, :k].to(device=device, dtype=dtype)
             Y = V[:, :m] @ Sk
             R = A[:, :m] @ Sk - Y * theta[:k].to(device=device, dtype=dtype)[None, :]
-            res = R.norm(dim=0).to(device="cpu", dtype=torch.float64)
-            t_ritz += time.perf_counter() - t0
-            active = res > tol * scale
-            worst = float(res.max()) / scale
-            history.append(worst)
+            st.residuals = R.norm(dim=0).to(device="cpu", dtype=torch.float64)
+            st.time_ritz += time.perf_counter() - t0
+            active = st.residuals > tol * st.scale
+            st.history.append((st.iterations, float(st.residuals.max()) / st.scale))
             if bar is not None:
                 bar.set_postfix(converged=f"{k - int(active.sum())}/{k}",
                                 lam0=f"{float(theta[0]):.6g}", refresh=False)
             if not bool(active.any()):
-                converged = True
+                st.converged = True
                 break
-            if iterations >= max_iter:
+            if st.iterations >= max_iter:
                 break
             W = R[:, active.to(device)]
-            if next_vectors is not None and iterations == 1:
+            if next_vectors is not None and st.iterations == 1:
                 W = torch.cat([W, next_vectors.to(device=device, dtype=dtype)], dim=1)
             if m + W.shape[1] > m_max:  # thick restart to the smallest Ritz vectors
-                keep = min(m, keep_max)
-                Sr = S[:, :keep].to(device=device, dtype=dtype)
-                rotate_in_place(V, m, Sr)
-                rotate_in_place(A, m, Sr)
-                G.zero_()
-                G[:keep, :keep] = torch.diag(theta[:keep])
-                m = keep
-                restarts += 1
-            new = _orthonormal_new(deflate(W, excluded), V[:, :m], scale)[:, :m_max - m]
+                st.thick_restart(min(m, keep_max))
+            t0 = time.perf_counter()
+            new = _orthonormal_new(deflate(W, excluded), V[:, :st.m], st.scale)[:, :m_max - st.m]
+            st.time_orthogonalize += time.perf_counter() - t0
             if new.shape[1] == 0:
-                stuck = True
+                st.stalled = True
                 break
     finally:
         if bar is not None:
             bar.close()
-    return KrylovResult(
-        values=theta[:k].to(device=device, dtype=dtype),
-        vectors=Y,
-        residual_estimates=res,
-        iterations=iterations,
-        n_products=n_products,
-        restarts=restarts,
-        converged=converged,
-        scale=scale,
-        block_size=s,
-        basis_size=m_max,
-        info={"time_apply": t_apply, "time_ritz": t_ritz, "ritz_solves": iterations,
-              "history": history, "stalled": stuck, "method": "block_davidson"},
-    )
+    return st.result(k, Y, s, m_max, "block_davidson")

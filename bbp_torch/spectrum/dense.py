@@ -106,3 +106,14 @@ def dense_bottom(op, k: int, tol: float, full_spectrum: bool = True,
 def full_spectrum(op) -> torch.Tensor:
     """Every eigenvalue of ``H`` (dense) on its domain (:func:`dense_operator`), ascending."""
     return torch.linalg.eigvalsh(dense_operator(op)[0])
+
+
+def solve(op, settings, *, k: int, tol: float, seed: int = 0, progress: bool = False,
+          start: torch.Tensor | None = None, units: int = 1) -> Eigenpairs:
+    """The registered ``dense`` solver (:mod:`bbp_torch.spectrum.registry`); it needs the
+    operator's ``dense()`` and ignores ``seed``, ``progress``, ``start`` and ``units``."""
+    if not hasattr(op, "dense"):
+        raise ValueError("solver.name=dense needs an operator with dense(); use "
+                         "solver.name=iterative.")
+    return dense_bottom(op, k, tol, full_spectrum=settings.full_spectrum,
+                        all_vectors=settings.all_vectors)

@@ -1,10 +1,12 @@
 """What the iterative eigensolvers share (:mod:`bbp_torch.spectrum.lanczos`,
 :mod:`bbp_torch.spectrum.davidson`): their result, the operator as a block product, the seeded
-start, Gram-Schmidt against a basis, the in-place rotation of a thick restart, the progress bar.
+start, Gram-Schmidt against a basis, the in-place rotation of a thick restart, the progress bar,
+and their loop state (:class:`KrylovState`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +36,101 @@ class KrylovResult:
     basis_size: int
     info: dict = field(default_factory=dict)
     next_vectors: torch.Tensor | None = None
+
+
+@dataclass
+class KrylovState:
+    """The state of an iterative solve's loop, shared by block Lanczos and block Davidson.
+
+    ``basis`` (n, columns) holds the orthonormal basis in its first ``m`` columns (Lanczos: and
+    the next block after them); ``products`` its images ``H V`` when the method keeps them
+    (Davidson), else None; ``projected`` the float64 projected matrix ``V^T H V`` on the CPU.
+    ``theta``, ``ritz`` (coefficients ``S``, (m, m)) and ``residuals`` (absolute, of the wanted
+    pairs) are those of the last Rayleigh-Ritz solve. Counters: ``iterations`` operator calls,
+    ``n_products`` vectors applied to, ``restarts``, ``ritz_solves``; ``history`` ``(iteration,
+    largest wanted relative residual)`` per Rayleigh-Ritz solve; seconds in products, in Ritz
+    solves (with the Ritz vectors and residuals Davidson forms) and in orthogonalisation against
+    the basis.
+    """
+
+    basis: torch.Tensor
+    projected: torch.Tensor
+    products: torch.Tensor | None = None
+    m: int = 0
+    scale: float = 0.0
+    theta: torch.Tensor | None = None
+    ritz: torch.Tensor | None = None
+    residuals: torch.Tensor | None = None
+    iterations: int = 0
+    n_products: int = 0
+    restarts: int = 0
+    ritz_solves: int = 0
+    time_apply: float = 0.0
+    time_ritz: float = 0.0
+    time_orthogonalize: float = 0.0
+    history: list = field(default_factory=list)
+    converged: bool = False
+    stalled: bool = False
+
+    @classmethod
+    def allocate(cls, n: int, columns: int, dtype: torch.dtype, device: torch.device,
+                 keep_products: bool = False, scale: float = 0.0) -> KrylovState:
+        """Zero basis of ``columns`` columns (and products when kept), projected matrix of
+        ``columns`` rows at most."""
+        basis = torch.zeros(n, columns, dtype=dtype, device=device)
+        return cls(basis=basis, products=torch.zeros_like(basis) if keep_products else None,
+                   projected=torch.zeros(columns, columns, dtype=torch.float64),
+                   scale=float(scale))
+
+    def apply(self, apply: Callable[[torch.Tensor], torch.Tensor],
+              block: torch.Tensor) -> torch.Tensor:
+        """``H block`` in the basis' dtype, counted and timed."""
+        t0 = time.perf_counter()
+        W = apply(block).to(self.basis.dtype)
+        if W.device.type == "cuda":
+            torch.cuda.synchronize(W.device)
+        self.time_apply += time.perf_counter() - t0
+        self.iterations += 1
+        self.n_products += block.shape[1]
+        return W
+
+    def rayleigh_ritz(self) -> None:
+        """``theta, ritz`` of the projected matrix's leading ``m x m`` block (symmetrised);
+        ``scale`` grows to the largest ``|theta|``."""
+        t0 = time.perf_counter()
+        G = self.projected[:self.m, :self.m]
+        self.theta, self.ritz = torch.linalg.eigh(0.5 * (G + G.T))
+        self.scale = max(self.scale, float(self.theta.abs().max()))
+        self.time_ritz += time.perf_counter() - t0
+        self.ritz_solves += 1
+
+    def thick_restart(self, keep: int) -> None:
+        """Compress the basis (and its products) to the ``keep`` smallest Ritz vectors, in
+        place; the projected matrix becomes their Ritz values' diagonal."""
+        S = self.ritz[:, :keep].to(device=self.basis.device, dtype=self.basis.dtype)
+        rotate_in_place(self.basis, self.m, S)
+        if self.products is not None:
+            rotate_in_place(self.products, self.m, S)
+        self.projected.zero_()
+        self.projected[:keep, :keep] = torch.diag(self.theta[:keep])
+        self.m = keep
+        self.restarts += 1
+
+    def result(self, k: int, vectors: torch.Tensor, block_size: int, basis_size: int,
+               method: str, next_vectors: torch.Tensor | None = None) -> KrylovResult:
+        """The :class:`KrylovResult` of the state: the ``k`` smallest Ritz values with
+        ``vectors``."""
+        return KrylovResult(
+            values=self.theta[:k].to(device=vectors.device, dtype=vectors.dtype),
+            vectors=vectors, residual_estimates=self.residuals[:k],
+            iterations=self.iterations, n_products=self.n_products, restarts=self.restarts,
+            converged=self.converged, scale=self.scale, block_size=block_size,
+            basis_size=basis_size,
+            info={"time_apply": self.time_apply, "time_ritz": self.time_ritz,
+                  "time_orthogonalize": self.time_orthogonalize,
+                  "ritz_solves": self.ritz_solves, "history": [h for _, h in self.history],
+                  "stalled": self.stalled, "method": method},
+            next_vectors=next_vectors)
 
 
 def as_block_operator(op) -> tuple[Callable[[torch.Tensor], torch.Tensor], int, torch.dtype,

@@ -32,29 +32,29 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import torch
 
-from bbp_torch.config import (
-    SolverConfig,
-    default_basis_size,
-    default_tol,
-    refinement_basis_size,
-    solver_block_size,
-)
 from bbp_torch.spectrum.davidson import block_davidson
 from bbp_torch.spectrum.dense import Complement
 from bbp_torch.spectrum.krylov import (
     KrylovResult,
+    KrylovState,
     as_block_operator,
     deflate,
     excluded_directions,
     orthogonalize,
     progress_bar,
-    rotate_in_place,
     seeded_block,
 )
-from bbp_torch.spectrum.types import Eigenpairs, residual_norms
+from bbp_torch.spectrum.tuning import (
+    default_basis_size,
+    default_tol,
+    refinement_basis_size,
+    solver_block_size,
+)
+from bbp_torch.spectrum.types import Eigenpairs, SolverSettings, residual_norms
 
 # After the Krylov space closes (an invariant subspace, e.g. an eigenvalue more degenerate than the
 # block) random directions are added; convergence is not accepted until they have had this many
@@ -117,12 +117,11 @@ def _next_block(W: torch.Tensor, Q: torch.Tensor, size: float, gen: torch.Genera
 
 
 def _step_flops(op, n: int, b: int, m: int) -> float:
-    """Cost of one block step in float64 flops: the product (``4 M N p`` per vector for the
-    closed-form Hessian, ``2 n^2`` for a dense matrix, ``2 n^2`` assumed otherwise; half of
-    that for float32 products, which run about twice as fast) plus the reorthogonalisation
-    against ``m`` basis columns (``4 n m`` per vector)."""
-    problem = getattr(op, "problem", None)
-    per_vector = 4.0 * problem.M * problem.N * op.p if problem is not None else 2.0 * n * n
+    """Cost of one block step in float64 flops: the product (the operator's
+    ``product_flops`` per vector, e.g. ``4 M N p`` for the closed-form Hessian; ``2 n^2``, a
+    dense matrix's, when it has none; half of that for float32 products, which run about twice
+    as fast) plus the reorthogonalisation against ``m`` basis columns (``4 n m`` per vector)."""
+    per_vector = float(getattr(op, "product_flops", None) or 2.0 * n * n)
     if getattr(op, "compute_dtype", None) == torch.float32:
         per_vector *= 0.5
     return b * per_vector + 4.0 * n * m * b
@@ -152,6 +151,7 @@ def block_lanczos(
     stall_steps: int | None = None,
     scale: float = 0.0,
     next_ritz: int = 0,
+    units: int = 1,
 ) -> KrylovResult:
     """The ``k`` smallest eigenpairs of a symmetric operator by thick-restart block Lanczos.
 
@@ -169,7 +169,9 @@ def block_lanczos(
     when the largest wanted residual has not reached a new low for that many steps (the floor
     of an inexact operator). ``scale`` is a known lower bound on ``||H||_2`` (e.g. from an
     earlier run); the tolerance's scale starts there. ``next_ritz`` also returns the Ritz
-    vectors after the ``k`` wanted ones, at most that many (``next_vectors``).
+    vectors after the ``k`` wanted ones, at most that many (``next_vectors``). ``units`` (the
+    Hessian's ``p``: columns of ``X`` per vector of a product) sets the default block size
+    (:func:`bbp_torch.spectrum.tuning.solver_block_size`).
     """
     apply, n, dtype, device = as_block_operator(op)
     excluded = excluded_directions(op)
@@ -179,9 +181,8 @@ def block_lanczos(
     if not 1 <= k <= dim:
         raise ValueError(f"k={k} must be between 1 and the operator's dimension {dim}.")
     tol = default_tol(str(dtype).removeprefix("torch.")) if tol is None else tol
-    b = solver_block_size(block_size, device.type, getattr(op, "kind", "euclidean"),
-                          getattr(op, "p", 4),
-                          float32_products=getattr(op, "compute_dtype", None) == torch.float32)
+    b = _block_size(op, block_size, device, units, excluded,
+                    float32_products=getattr(op, "compute_dtype", None) == torch.float32)
     m_max = basis_size or default_basis_size(k, b, n)
     if _too_small(dim, k, b, m_max):
         return _small_problem(apply, n, k, dtype, device, excluded)
@@ -190,34 +191,24 @@ def block_lanczos(
     gen = torch.Generator(device="cpu")
     gen.manual_seed(int(seed) + 7919)
 
-    Q = torch.zeros(n, m_max + b, dtype=dtype, device=device)
-    T = torch.zeros(m_max, m_max, dtype=torch.float64)  # projected matrix, on the CPU
+    st = KrylovState.allocate(n, m_max + b, dtype, device, scale=scale)
+    Q, T = st.basis, st.projected  # T: projected matrix, on the CPU (rows m_max + b unused)
     V0 = seeded_block(n, b, seed, dtype, device) if start is None else start.to(device, dtype)
     if V0.shape != (n, b):
         raise ValueError(f"start must have shape ({n}, {b}), got {tuple(V0.shape)}.")
     Q[:, :b], _ = torch.linalg.qr(deflate(V0.clone(), excluded))
 
-    m = 0  # processed columns; Q[:, m:m+b] is the next block to apply the operator to
+    # st.m: processed columns; Q[:, m:m+b] is the next block to apply the operator to
     lo = 0  # first column the next block couples to in exact arithmetic
-    scale = float(scale)
-    iterations = restarts = n_products = checks = 0
-    converged = False
-    theta = S = res = None
     bar = progress_bar(max_iter, "block Lanczos") if progress else None
-    t_apply = t_ritz = 0.0
-    history = []  # per Rayleigh-Ritz solve: (block step, largest wanted relative residual)
     since_fresh = _FRESH_STEPS  # steps since random directions entered the basis
-    best, best_step, stalled = math.inf, 0, False
+    best, best_step = math.inf, 0
     next_check = 1  # block step of the next Rayleigh-Ritz solve
     try:
-        while iterations < max_iter:
+        while st.iterations < max_iter:
+            m = st.m
+            W = st.apply(apply, Q[:, m:m + b])
             t0 = time.perf_counter()
-            W = apply(Q[:, m:m + b]).to(dtype)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            t_apply += time.perf_counter() - t0
-            iterations += 1
-            n_products += b
             # (m + b, b): column block of Q^T H Q
             C = _lanczos_orthogonalize(W, Q[:, :m + b], lo).to(device="cpu", dtype=torch.float64)
             lo = m
@@ -225,66 +216,60 @@ def block_lanczos(
             T[m:m + b, :m] = C[:m].T
             T[m:m + b, m:m + b] = 0.5 * (C[m:] + C[m:].T)
             # Until Ritz values exist, the size of H Q_j stands in for ||H||.
-            size = max(scale, float(C.abs().max()), float(W.norm()) / math.sqrt(b), 1e-300)
+            size = max(st.scale, float(C.abs().max()), float(W.norm()) / math.sqrt(b), 1e-300)
             U, B = _next_block(W, Q[:, :m + b], size, gen, excluded)
             Q[:, m + b:m + 2 * b] = U
+            st.time_orthogonalize += time.perf_counter() - t0
             since_fresh = 0 if bool((B.abs().sum(dim=1) == 0).any()) else since_fresh + 1
-            m += b
-            restart = iterations < max_iter and m + b > m_max
+            st.m = m = m + b
+            restart = st.iterations < max_iter and m + b > m_max
             if bar is not None:
                 bar.update(1)
-            if not (restart or iterations >= max_iter or iterations >= next_check):
+            if not (restart or st.iterations >= max_iter or st.iterations >= next_check):
                 continue
-            t0 = time.perf_counter()
-            theta, S = torch.linalg.eigh(T[:m, :m])
-            scale = max(scale, float(theta.abs().max()))
-            t_ritz += time.perf_counter() - t0
-            checks += 1
-            res = (B.to(device="cpu", dtype=torch.float64) @ S[m - b:m, :]).norm(dim=0)
-            n_conv = int((res[:k] <= tol * scale).sum())
-            worst = float(res[:k].max()) / scale
+            st.rayleigh_ritz()
+            theta = st.theta
+            st.residuals = (B.to(device="cpu", dtype=torch.float64) @ st.ritz[m - b:m, :]
+                            ).norm(dim=0)[:k]
+            n_conv = int((st.residuals <= tol * st.scale).sum())
+            worst = float(st.residuals.max()) / st.scale
             if bar is not None:
                 bar.set_postfix(converged=f"{n_conv}/{k}", lam0=f"{float(theta[0]):.6g}",
                                 refresh=False)
             if n_conv == k and since_fresh >= _FRESH_STEPS:
-                history.append((iterations, worst))
-                converged = True
+                st.history.append((st.iterations, worst))
+                st.converged = True
                 break
-            next_check = iterations + _next_interval(history, iterations, worst, tol,
-                                                     _check_interval(op, n, b, m))
-            history.append((iterations, worst))
+            next_check = st.iterations + _next_interval(st.history, st.iterations, worst, tol,
+                                                        _check_interval(op, n, b, m))
+            st.history.append((st.iterations, worst))
             if worst < best:
-                best, best_step = worst, iterations
-            if stall_steps is not None and iterations - best_step >= stall_steps:
-                stalled = True
+                best, best_step = worst, st.iterations
+            if stall_steps is not None and st.iterations - best_step >= stall_steps:
+                st.stalled = True
                 break
             if restart:  # thick restart
                 keep = min(m - b, k + (m - k) // 2)
-                rotate_in_place(Q, m, S[:, :keep].to(device=device, dtype=dtype))
+                st.thick_restart(keep)
                 Q[:, keep:keep + b] = Q[:, m:m + b]
-                T.zero_()
-                T[:keep, :keep] = torch.diag(theta[:keep])
-                m, lo = keep, 0
-                restarts += 1
+                lo = 0
     finally:
         if bar is not None:
             bar.close()
-    ritz = Q[:, :m] @ S[:, :k + min(next_ritz, m - k)].to(device=device, dtype=dtype)
-    return KrylovResult(
-        values=theta[:k].to(device=device, dtype=dtype),
-        vectors=ritz[:, :k],
-        residual_estimates=res[:k],
-        iterations=iterations,
-        n_products=n_products,
-        restarts=restarts,
-        converged=converged,
-        scale=scale,
-        block_size=b,
-        basis_size=m_max,
-        info={"time_apply": t_apply, "time_ritz": t_ritz, "ritz_solves": checks,
-              "history": [h for _, h in history], "stalled": stalled},
-        next_vectors=ritz[:, k:] if next_ritz > 0 else None,
-    )
+    m = st.m
+    ritz = Q[:, :m] @ st.ritz[:, :k + min(next_ritz, m - k)].to(device=device, dtype=dtype)
+    return st.result(k, ritz[:, :k], b, m_max, "block_lanczos",
+                     next_vectors=ritz[:, k:] if next_ritz > 0 else None)
+
+
+def _block_size(op, block_size: int | None, device: torch.device, units: int,
+                excluded: torch.Tensor | None, float32_products: bool) -> int:
+    """:func:`bbp_torch.spectrum.tuning.solver_block_size` for ``op``: an operator with
+    excluded directions is treated as the spherical Hessian (a block holds all of them)."""
+    kind = "euclidean" if excluded is None else "spherical"
+    units = max(units, 0 if excluded is None else excluded.shape[1])
+    return solver_block_size(block_size, device.type, kind, units,
+                             float32_products=float32_products)
 
 
 def _too_small(dim: int, k: int, b: int, m_max: int) -> bool:
@@ -350,15 +335,17 @@ def _phase_summary(r: KrylovResult, op, compute_dtype: torch.dtype, tol: float,
             "second_pass": getattr(op, "second_pass", None)}
 
 
-def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
-                     progress: bool = False, start: torch.Tensor | None = None) -> Eigenpairs:
+def iterative_bottom(op, settings: SolverSettings, seed: int = 0,
+                     progress: bool = False, start: torch.Tensor | None = None,
+                     units: int = 1) -> Eigenpairs:
     """Bottom ``settings.k`` eigenpairs of a Hessian operator by block Lanczos.
 
-    ``settings`` is the solver group (:class:`bbp_torch.config.SolverConfig`, as
-    :func:`bbp_torch.config.validate` resolved it: ``k``, ``tol``, ``block_size`` and
-    ``basis_size`` set; unset ones take the defaults of :mod:`bbp_torch.config`).
-    ``settings.mixed_precision=True`` (a :class:`bbp_torch.hessian.HessianOperator` only; an
-    ``auto`` that :func:`bbp_torch.config.validate` has not decided runs as false) runs the
+    ``settings``: :class:`bbp_torch.spectrum.types.SolverSettings` or any object with its
+    fields (the app's solver group as its validation resolved it: ``k``, ``tol``,
+    ``block_size`` and ``basis_size`` set; unset ones take the rules of
+    :mod:`bbp_torch.spectrum.tuning`, the block size for ``units`` columns per vector).
+    ``settings.mixed_precision=True`` (an operator with ``with_compute_dtype``; an
+    ``auto`` that the app's validation has not decided runs as false) runs the
     Lanczos iteration first on float32 products (``compute_dtype``), down to a relative
     residual of ``max(tol, 1e-6)`` or until it stops improving, then refines its ``k`` Ritz
     vectors with float64 products down to ``tol``
@@ -386,9 +373,8 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
     basis_size = settings.basis_size
     mixed = settings.mixed_precision is True
     float32_products = mixed or getattr(op, "compute_dtype", None) == torch.float32
-    block_size = solver_block_size(settings.block_size, op.device.type,
-                                   getattr(op, "kind", "euclidean"), getattr(op, "p", 4),
-                                   float32_products=float32_products)
+    block_size = _block_size(op, settings.block_size, op.device, units,
+                             excluded_directions(op), float32_products)
     t_start = time.perf_counter()
     phases, first, start_block, steps_left = [], None, None, max_iter
     n = op.shape[0]
@@ -404,7 +390,8 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         op32 = op.with_compute_dtype(torch.float32)
         first = block_lanczos(op32, k, block_size=block_size, basis_size=basis_size,
                               tol=tol_low, max_iter=max_iter, seed=seed, progress=progress,
-                              stall_steps=_FLOAT32_STALL_STEPS, next_ritz=_NEXT_RITZ * k)
+                              stall_steps=_FLOAT32_STALL_STEPS, next_ritz=_NEXT_RITZ * k,
+                              units=units)
         phases.append(_phase_summary(first, op32, torch.float32, tol_low,
                                      time.perf_counter() - t_start))
         if not first.info.get("small_problem"):
@@ -421,7 +408,7 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
                            seeded_block(n, block_size, seed, op.dtype, op.device))
     else:
         r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
-                          max_iter=steps_left, seed=seed, progress=progress)
+                          max_iter=steps_left, seed=seed, progress=progress, units=units)
     phases.append(_phase_summary(r, op, getattr(op, "compute_dtype", r.values.dtype), tol,
                                  time.perf_counter() - t_phase))
     t_solve = time.perf_counter() - t_start
@@ -449,6 +436,8 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
         "timings": {"lanczos": t_solve,
                     "apply": sum(x.info.get("time_apply", 0.0) for x in [*earlier, r]),
                     "ritz": sum(x.info.get("time_ritz", 0.0) for x in [*earlier, r]),
+                    "orthogonalize": sum(x.info.get("time_orthogonalize", 0.0)
+                                         for x in [*earlier, r]),
                     "residuals": time.perf_counter() - t_start - t_solve},
     }
     if not pairs.converged:
@@ -458,3 +447,10 @@ def iterative_bottom(op, settings: SolverConfig, seed: int = 0,
             f"(solver.max_iter={max_iter}) with {met}/{k} pairs at relative residual <= "
             f"solver.tol={tol:g}; raise solver.max_iter or solver.tol.")
     return pairs
+
+
+def solve(op, settings, *, k: int, tol: float, seed: int = 0, progress: bool = False,
+          start: torch.Tensor | None = None, units: int = 1) -> Eigenpairs:
+    """The registered ``iterative`` solver (:mod:`bbp_torch.spectrum.registry`)."""
+    return iterative_bottom(op, replace(settings, k=k, tol=tol), seed=seed, progress=progress,
+                            start=start, units=units)

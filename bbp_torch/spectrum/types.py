@@ -1,4 +1,5 @@
-"""What every eigensolver returns: :class:`Eigenpairs`, with residuals and a convergence flag.
+"""What the eigensolvers take and return: an :class:`Operator`, plain
+:class:`SolverSettings`, and :class:`Eigenpairs` with residuals and a convergence flag.
 
 Eigenvalues are ascending; eigenvectors are unit columns, defined up to sign (every observable
 built on them is sign-free). Each returned pair carries its residual ``||H v - lambda v||``
@@ -11,8 +12,47 @@ at most ``tol``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
+
+
+@runtime_checkable
+class Operator(Protocol):
+    """A symmetric linear operator on ``R^n``, as the solvers see it.
+
+    ``matvec(V)`` applies it to a block ``V`` of shape ``(n, b)`` (one call for the whole
+    block). Optional members a solver uses when present: ``excluded_directions()``
+    (orthonormal ``(n, c)`` columns outside its domain, or None: the solvers work on their
+    complement), ``dense()`` (the matrix, for the dense solver), ``product_flops`` (flops of
+    one product of one vector, for the cost model of the Rayleigh-Ritz interval),
+    ``compute_dtype`` and ``with_compute_dtype(dtype)`` (a copy computing its products in
+    ``dtype``: mixed precision), ``first_pass``/``second_pass`` (names reported in the record).
+    """
+
+    shape: tuple[int, int]
+    dtype: torch.dtype
+    device: torch.device
+
+    def matvec(self, V: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Plain solver settings (the fields of the app's ``solver`` group that the solvers read;
+    any object with these attributes will do). ``None`` takes the rules of
+    :mod:`bbp_torch.spectrum.tuning`."""
+
+    name: str = "dense"
+    k: int | None = None
+    tol: float | None = None
+    max_iter: int = 1000
+    full_spectrum: bool = True
+    all_vectors: bool = False
+    auto_max_dim: int = 6000
+    block_size: int | None = None
+    basis_size: int | None = None
+    mixed_precision: bool | str = False
 
 
 @dataclass
