@@ -163,3 +163,39 @@ def test_training_jobs_run_through_the_same_runner(tmp_path):
     bad = run_job(job_kind("bbp-train"), small(train__lr=float("nan")), tmp_path / "bad",
                   quiet=True)
     assert bad.kind == "config" and "train.lr" in bad.message
+
+
+def test_a_job_of_several_seeds_writes_the_folders_of_a_sweep_over_seed(tmp_path, command):
+    """``seed=3 seeds=3`` in a sweep writes the folders, records and sweep accounting of the
+    sweep ``seed=3,4,5``; outside a sweep each seed gets the subfolder ``seed=s``."""
+    from bbp_torch.results import find_records
+
+    common = ("problem.N=30", "problem.alpha=1,2", "theory=false", "logging.figures=false",
+              "hydra/launcher=basic")
+    together = command("bbp", "-m", *common, "seed=3", "seeds=3",
+                       f"hydra.sweep.dir={tmp_path / 'together'}")
+    assert together.code == 0, together.err
+    assert "[sweep] 6 ok, 0 failed, 0 unconverged" in together.out
+    apart = command("bbp", "-m", *common, "seed=3,4,5", f"hydra.sweep.dir={tmp_path / 'apart'}")
+    assert apart.code == 0, apart.err
+
+    def records(name):
+        return {p.parent.name: read_record(p.parent) for p in find_records([tmp_path / name])}
+
+    mine, theirs = records("together"), records("apart")
+    assert sorted(mine) == sorted(theirs) and len(mine) == 6
+    for name, record in mine.items():
+        assert record["config"] == theirs[name]["config"]
+        assert record["metrics"]["lambda_min"] == pytest.approx(
+            theirs[name]["metrics"]["lambda_min"], abs=1e-8)
+    line = json.loads((tmp_path / "together" / "sweeps.jsonl").read_text().splitlines()[0])
+    assert sorted(line["runs"]) == sorted(mine)
+    # resumed: every seed finished, nothing recomputed
+    again = command("bbp", "-m", *common, "seed=3", "seeds=3",
+                    f"hydra.sweep.dir={tmp_path / 'together'}")
+    assert again.code == 0 and "[sweep] 6 ok" in again.out
+    single = command("bbp", "problem.N=30", "seeds=2", "theory=false", "logging.figures=false",
+                     f"hydra.run.dir={tmp_path / 'single'}")
+    assert single.code == 0, single.err
+    assert sorted(p.parent.name for p in find_records([tmp_path / "single"])) == [
+        "seed=0", "seed=1"]
