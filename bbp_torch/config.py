@@ -227,6 +227,7 @@ def _folder_name(v) -> str | None:
 
 
 MAX_SEED = 2**32 - 1
+SEEDS_MAX = 100_000  # seeds one job may run
 MAX_NAME = 200  # characters of name=: a folder name, with room to spare under the 255 allowed
 MAX_LOSS_CONSTANT = 1e6  # beyond it every weight 1/(a + y) is a rounding error of 1/a
 MAX_ALPHA = 1e6
@@ -300,7 +301,7 @@ FIELDS: dict[str, FieldSpec] = {
     "seeds": FieldSpec("how many consecutive seeds from seed one job runs; each writes the "
                        "record and folder of its own run seed=s (in a sweep the folder of "
                        "seed=s, in a single run its subfolder seed=s); small dense problems "
-                       "share one batched eigh", _int_range(1, 100_000),
+                       "share one batched eigh", _int_range(1, SEEDS_MAX),
                        "Set seeds=1 (one seed per job) or to the number of seeds, e.g. "
                        "seed=0 seeds=20."),
     "device": FieldSpec("auto (CUDA when present), cpu, cuda, cuda:K", _device,

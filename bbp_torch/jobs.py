@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bbp_torch.config import (
+    SEEDS_MAX,
     Config,
     ConfigError,
     Resolved,
@@ -221,8 +222,9 @@ def preflight(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = 
     except ConfigError as err:
         say(kind, f"configuration error. {err}", quiet)
         if in_sweep:
-            _write_error(kind, run_dir, error_record(_raw_config(cfg, kind.schema), err,
-                                                     "config"), quiet)
+            raw = _raw_config(cfg, kind.schema)
+            for folder in _config_error_folders(raw, run_dir, seed_dir):
+                _write_error(kind, folder, error_record(raw, err, "config"), quiet)
         return Outcome("error", kind="config", message=str(err))
     runs = seed_runs(resolved, run_dir, seed_dir)
     old = [_finished(r, folder) for r, folder in runs]
@@ -261,6 +263,19 @@ def seed_runs(resolved: Resolved, run_dir: str | Path,
     where = seed_dir or (lambda s: seed_folder(run_dir, s))
     return [(replace(resolved, config=replace(c, seed=s, seeds=1)), Path(where(s)))
             for s in range(c.seed, c.seed + c.seeds)]
+
+
+def _config_error_folders(raw: dict, run_dir: Path, seed_dir: SeedFolder | None) -> list[Path]:
+    """Where a refused config's error record goes: ``run_dir``, or each seed's folder when
+    ``seed`` and ``seeds`` can be read (so that the sweep counts every seed of the job)."""
+    try:
+        seed, seeds = int(raw.get("seed", 0)), int(raw.get("seeds", 1))
+    except (TypeError, ValueError):
+        return [run_dir]
+    if not 1 < seeds <= SEEDS_MAX:
+        return [run_dir]
+    where = seed_dir or (lambda s: seed_folder(run_dir, s))
+    return [Path(where(s)) for s in range(seed, seed + seeds)]
 
 
 def _run_seeds(kind: JobKind, runs: list[tuple[Resolved, Path]], in_sweep: bool,

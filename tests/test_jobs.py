@@ -199,3 +199,12 @@ def test_a_job_of_several_seeds_writes_the_folders_of_a_sweep_over_seed(tmp_path
     assert single.code == 0, single.err
     assert sorted(p.parent.name for p in find_records([tmp_path / "single"])) == [
         "seed=0", "seed=1"]
+
+
+def test_a_refused_config_of_several_seeds_leaves_an_error_record_per_seed(tmp_path):
+    bad = small(problem__alpha=0.01, seeds=2)  # M = 0 samples: refused by validate
+    out = run_job(job_kind("bbp"), bad, tmp_path / "job", in_sweep=True, quiet=True)
+    assert (out.status, out.kind, out.exit_code) == ("error", "config", 2)
+    for s in (0, 1):
+        record = read_record(tmp_path / "job" / f"seed={s}")
+        assert record["status"] == "error" and record["error_kind"] == "config"
