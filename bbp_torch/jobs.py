@@ -4,7 +4,10 @@ figure) runs its jobs through :func:`run_job`.
 A job: validate (once) -> take the run folder's lock -> skip a finished run -> run -> log to
 TensorBoard (replacing the folder's earlier event files) -> write the record atomically. Any
 failure inside the run (the configuration, a numerical failure, an unexpected exception) becomes
-an error record with its kind and message; nothing escapes but an interrupt.
+an error record with its kind and message; nothing escapes but an interrupt. A job of
+``seeds=K`` is K such runs, one per seed ``s`` (the run ``seed=s`` alone, in its own folder:
+:func:`seed_runs`); a kind with ``run_batch`` computes several of them at once where its
+``batch_size`` rule says so, and each is then logged and recorded as the others.
 
 Outcomes and exit codes (:class:`Outcome`): ``ok`` and ``skipped`` 0, ``unconverged`` 1,
 ``error`` 1 (``config`` errors 2), ``busy`` (another process holds the folder's lock) 0. A

@@ -120,7 +120,7 @@ def sweep_fields(config, schema: type) -> list[str]:
     """The fields of ``schema`` that a sweep sets (``config``: composed, with its ``hydra``
     node): the keys of its jobs' overrides (a preset's sweeper params and the command line),
     and the fields whose composed value (a preset's included) is not the schema's default;
-    sorted."""
+    ``seeds`` counts as ``seed`` (its jobs write the runs of a sweep over seed); sorted."""
     from dataclasses import asdict
 
     from omegaconf import OmegaConf
@@ -134,7 +134,10 @@ def sweep_fields(config, schema: type) -> list[str]:
     composed = flatten(OmegaConf.to_container(
         OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]), resolve=True))
     changed = {k for k, v in composed.items() if k in defaults and v != defaults[k]}
-    return sorted((keys & set(defaults)) | changed)
+    fields = (keys & set(defaults)) | changed
+    if "seeds" in fields:  # several seeds per job: the runs are those of a sweep over seed
+        fields = (fields - {"seeds"}) | {"seed"}
+    return sorted(fields)
 
 
 def register_sweep(sweep_dir: str | Path, names: list[str], overrides: list[str]) -> None:

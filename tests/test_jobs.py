@@ -168,7 +168,7 @@ def test_training_jobs_run_through_the_same_runner(tmp_path):
 def test_a_job_of_several_seeds_writes_the_folders_of_a_sweep_over_seed(tmp_path, command):
     """``seed=3 seeds=3`` in a sweep writes the folders, records and sweep accounting of the
     sweep ``seed=3,4,5``; outside a sweep each seed gets the subfolder ``seed=s``."""
-    from bbp_torch.results import find_records
+    from bbp_torch.results import find_records, load_table
 
     common = ("problem.N=30", "problem.alpha=1,2", "theory=false", "logging.figures=false",
               "hydra/launcher=basic")
@@ -190,6 +190,10 @@ def test_a_job_of_several_seeds_writes_the_folders_of_a_sweep_over_seed(tmp_path
             theirs[name]["metrics"]["lambda_min"], abs=1e-8)
     line = json.loads((tmp_path / "together" / "sweeps.jsonl").read_text().splitlines()[0])
     assert sorted(line["runs"]) == sorted(mine)
+    # bbp-collect reads them as the runs of a sweep over seed
+    table = load_table([tmp_path / "together"])
+    assert sorted(table["config.seed"]) == [3, 3, 4, 4, 5, 5]
+    assert set(table["config.seeds"]) == {1} and set(table["status"]) == {"ok"}
     # resumed: every seed finished, nothing recomputed
     again = command("bbp", "-m", *common, "seed=3", "seeds=3",
                     f"hydra.sweep.dir={tmp_path / 'together'}")
@@ -208,3 +212,13 @@ def test_a_refused_config_of_several_seeds_leaves_an_error_record_per_seed(tmp_p
     for s in (0, 1):
         record = read_record(tmp_path / "job" / f"seed={s}")
         assert record["status"] == "error" and record["error_kind"] == "config"
+
+
+def test_seeds_is_documented_and_checked(command):
+    from bbp_torch.config import MAX_SEED, validate
+
+    assert "seeds=1" in command("bbp", "--help").out
+    refused = command("bbp", "seeds=0", "problem.N=20")
+    assert refused.code == 2 and "Invalid seeds=0" in refused.err and "Set seeds=1" in refused.err
+    with pytest.raises(ConfigError, match="Lower seed or seeds"):
+        validate(small(seed=MAX_SEED, seeds=2))
