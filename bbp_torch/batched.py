@@ -157,10 +157,11 @@ def batched_eigenpairs(ops, k: int, tol: float, full_spectrum: bool = True,
     good = torch.isfinite(H).flatten(1).all(dim=1).tolist()
     out: list[Eigenpairs | Exception] = [NumericalError(
         "the dense Hessian has non-finite entries (nan or inf); check problem.a and "
-        "problem.alpha")] * len(ops)
+        "problem.alpha") for _ in ops]
     if not any(good):
         return out
-    H = H[torch.tensor(good, device=H.device)]
+    if not all(good):
+        H = H[torch.tensor(good, device=H.device)]
     every_value, every_vector = torch.linalg.eigh(H)
     whole = full_spectrum or all_vectors
     j = 0

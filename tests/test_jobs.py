@@ -222,3 +222,13 @@ def test_seeds_is_documented_and_checked(command):
     assert refused.code == 2 and "Invalid seeds=0" in refused.err and "Set seeds=1" in refused.err
     with pytest.raises(ConfigError, match="Lower seed or seeds"):
         validate(small(seed=MAX_SEED, seeds=2))
+
+
+def test_a_training_job_of_several_seeds_runs_them_one_by_one(tmp_path):
+    cfg = small(seeds=2, train__steps=4, train__track_every=2, train__n_test=50,
+                logging__tensorboard=False)
+    out = run_job(job_kind("bbp-train"), cfg, tmp_path / "job", quiet=True)
+    assert out.status in ("ok", "unconverged"), out.message
+    for s in (0, 1):
+        record = read_record(tmp_path / "job" / f"seed={s}")
+        assert record["config"]["seed"] == s and record["metrics"]["steps"] == 4
