@@ -214,3 +214,23 @@ def test_the_batched_rule_on_both_sides_of_its_threshold(monkeypatch):
     one = replace(big, config=replace(big.config, solver=replace(big.config.solver,
                                                                  max_memory_gb=0.2)))
     assert batched.seeds_at_once(one, 5) == 1  # room for one seed: one by one
+
+
+def test_batched_eigenpairs_are_the_dense_solvers_and_a_bad_seed_is_its_own_error():
+    from bbp_torch.errors import NumericalError
+    from bbp_torch.spectrum.dense import dense_bottom
+
+    problems = [make_problem(25, 2, 1, 2.0, 0.7, seed=s) for s in range(3)]
+    problems[1].X[0, 0] = float("nan")
+    for kind in ("euclidean", "spherical"):
+        ops = [HessianOperator(pr, kind=kind) for pr in problems]
+        out = batched.batched_eigenpairs(ops, 5, 1e-8, full_spectrum=False)
+        assert isinstance(out[1], NumericalError)
+        for i in (0, 2):
+            ref = dense_bottom(ops[i], 5, 1e-8, full_spectrum=False)
+            assert torch.allclose(out[i].values, ref.values, atol=1e-10)
+            assert out[i].all_values is None and out[i].converged
+            assert out[i].scale == pytest.approx(ref.scale, rel=1e-10)
+            # the same subspace (eigenvectors up to sign)
+            assert torch.allclose((out[i].vectors.T @ ref.vectors).abs(),
+                                  torch.eye(5, dtype=ref.vectors.dtype), atol=1e-8)
