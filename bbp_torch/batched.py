@@ -11,12 +11,18 @@ Shapes: ``X`` (S, M, N), ``W`` (S, p, N), ``H`` (S, pN, pN), eigenvalues (S, pN)
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from bbp_torch.config import default_k, total_memory_gb
+from bbp_torch.config import Resolved, default_k, memory_limit_gb, total_memory_gb
+from bbp_torch.errors import NumericalError
 from bbp_torch.hessian import SampleWeights, _check_kind, _spherical_from_dense
 from bbp_torch.model import Problem, make_problem, n_samples, resolve_device, resolve_dtype
 from bbp_torch.observables import measure
+from bbp_torch.runtime import Timer, limit_threads
+from bbp_torch.spectrum.dense import Complement
+from bbp_torch.spectrum.types import Eigenpairs, residual_norms
 
 
 def batched_dense_hessian(problems: list[Problem], kind: str = "euclidean") -> torch.Tensor:
@@ -110,4 +116,108 @@ def run_seeds(
             metrics["solver_used"] = "dense_batched"
             out.append({"seed": s, "metrics": metrics,
                         "spectrum": values[i].cpu() if full_spectrum else None})
+    return out
+
+
+# ----------------------------------------------------------------------------- several seeds
+# of one job (bbp seeds=K): the job runner asks seeds_at_once, then run_study_batch.
+
+# On the CPU the batch pays only up to this p N: one batched full eigh of S seeds against S
+# subset solves (measured, docs/large_n.md). On CUDA every batch that fits the memory pays.
+CPU_BATCHED_MAX_DIM = 1000
+
+
+def seeds_at_once(r: Resolved, n_seeds: int) -> int:
+    """How many seeds of the run ``r`` one batched solve takes (the one rule): 1, i.e. one by
+    one through :func:`bbp_torch.study.run_study`, unless the dense solver runs on closed-form
+    Hessians at ``p N <= CPU_BATCHED_MAX_DIM`` on the CPU or at any size on CUDA; then as many
+    as fit :func:`bbp_torch.config.memory_limit_gb` (:func:`seeds_per_batch`)."""
+    c = r.config
+    if n_seeds < 2 or r.solver != "dense" or c.hessian.product != "closed_form":
+        return 1
+    if not r.device.startswith("cuda") and r.dim > CPU_BATCHED_MAX_DIM:
+        return 1
+    itemsize = torch.finfo(resolve_dtype(c.dtype)).bits // 8
+    fit = seeds_per_batch(c.problem.N, c.problem.p, r.M, itemsize, memory_limit_gb(r))
+    return max(1, min(n_seeds, fit))
+
+
+def batched_eigenpairs(ops, k: int, tol: float, full_spectrum: bool = True,
+                       all_vectors: bool = False) -> list[Eigenpairs | Exception]:
+    """:func:`bbp_torch.spectrum.dense.dense_bottom` of several closed-form operators of one
+    shape with one batched ``eigh``: per operator its :class:`Eigenpairs` (same conventions:
+    the spherical Hessian on the complement of its radial directions, ``scale``, ``all_values``
+    when ``full_spectrum`` or ``all_vectors``), or the :class:`NumericalError` of a Hessian with
+    non-finite entries (the others are solved)."""
+    H = batched_dense_hessian([op.problem for op in ops], ops[0].kind)
+    complements: list[Complement | None] = [None] * len(ops)
+    if ops[0].excluded_directions() is not None:
+        complements = [Complement(op.excluded_directions().to(H.dtype)) for op in ops]
+        H = torch.stack([cp.restrict(h) for cp, h in zip(complements, H, strict=True)])
+    good = torch.isfinite(H).flatten(1).all(dim=1).tolist()
+    out: list[Eigenpairs | Exception] = [NumericalError(
+        "the dense Hessian has non-finite entries (nan or inf); check problem.a and "
+        "problem.alpha") for _ in ops]
+    if not any(good):
+        return out
+    if not all(good):
+        H = H[torch.tensor(good, device=H.device)]
+    every_value, every_vector = torch.linalg.eigh(H)
+    whole = full_spectrum or all_vectors
+    j = 0
+    for i, op in enumerate(ops):
+        if not good[i]:
+            continue
+        values, vectors = every_value[j, :k], every_vector[j, :, :k]
+        if whole:
+            scale = float(every_value[j].abs().max())
+        else:
+            scale = max(float(values.abs().max()), float(H[j].norm()) / math.sqrt(H.shape[1]))
+        every = every_vector[j] if all_vectors else None
+        if complements[i] is not None:
+            vectors = complements[i].lift(vectors)
+            every = complements[i].lift(every) if every is not None else None
+        out[i] = Eigenpairs(values=values, vectors=vectors,
+                            residuals=residual_norms(op, values, vectors), solver="dense",
+                            tol=tol, scale=scale, all_values=every_value[j] if whole else None,
+                            all_vectors=every)
+        j += 1
+    return out
+
+
+def run_study_batch(runs: list[Resolved]) -> list:
+    """The results of :func:`bbp_torch.study.run_study` for runs that differ only in their
+    seed, solved together (:func:`batched_eigenpairs`): one :class:`StudyResult` per run, or
+    the exception that run raised (the others still complete). Each record holds the same
+    keys and, to rounding, the same numbers as the run alone; its ``problem`` and ``solve``
+    timings are its share of the batch."""
+    from bbp_torch.study import draw_operator, finish_study, finite
+
+    r0 = runs[0]
+    c0, timer = r0.config, Timer(r0.device)
+    out: list = [None] * len(runs)
+    with limit_threads(c0.threads):
+        with timer("problem"):
+            drawn = {}
+            for i, r in enumerate(runs):
+                try:
+                    drawn[i] = draw_operator(r)
+                except Exception as err:  # this seed fails, the others go on
+                    out[i] = err
+        with timer("solve"):
+            solved = batched_eigenpairs([op for _, op in drawn.values()], c0.solver.k,
+                                        c0.solver.tol, c0.solver.full_spectrum,
+                                        c0.solver.all_vectors) if drawn else []
+        share = {name: t / len(runs) for name, t in timer.timings.items()}
+        for (i, (problem, op)), pairs in zip(drawn.items(), solved, strict=True):
+            own = Timer(r0.device)
+            own.timings.update(share)
+            try:
+                if isinstance(pairs, Exception):
+                    raise pairs
+                pairs.info["picked_by_auto"] = c0.solver.name == "auto"
+                out[i] = finish_study(runs[i], problem, op, finite(pairs), own)
+                out[i].record["timings"]["total"] = sum(own.timings.values())
+            except Exception as err:
+                out[i] = err
     return out

@@ -94,6 +94,7 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     name: str = "default"
     seed: int = 0
+    seeds: int = 1
     device: str = "auto"
     dtype: str = "float64"
     data_dtype: str | None = None
@@ -237,6 +238,7 @@ def _folder_name(v) -> str | None:
 
 
 MAX_SEED = 2**32 - 1
+SEEDS_MAX = 100_000  # seeds one job may run
 MAX_NAME = 200  # characters of name=: a folder name, with room to spare under the 255 allowed
 MAX_LOSS_CONSTANT = 1e6  # beyond it every weight 1/(a + y) is a rounding error of 1/a
 MAX_ALPHA = 1e6
@@ -308,6 +310,12 @@ FIELDS: dict[str, FieldSpec] = {
                       "Set name=my_sweep, say."),
     "seed": FieldSpec("one seed, split into teacher, student and data streams",
                       _int_range(0, MAX_SEED), f"Set seed to an integer in [0, {MAX_SEED}]."),
+    "seeds": FieldSpec("how many consecutive seeds from seed one job runs; each writes the "
+                       "record and folder of its own run seed=s (in a sweep the folder of "
+                       "seed=s, in a single run its subfolder seed=s); small dense problems "
+                       "share one batched eigh", _int_range(1, SEEDS_MAX),
+                       "Set seeds=1 (one seed per job) or to the number of seeds, e.g. "
+                       "seed=0 seeds=20."),
     "device": FieldSpec("auto (CUDA when present), cpu, cuda, cuda:K", _device,
                         "Set device=auto to use CUDA when present and the CPU otherwise."),
     "dtype": FieldSpec("arithmetic precision", _choice("float64", "float32"),
@@ -511,7 +519,8 @@ class Resolved:
 # resumed sweep skips) and the names of sweep run folders (Hydra's override_dirname leaves them
 # out, through folder_excluded_keys), so that turning TensorBoard on for a rerun finds the runs;
 # TensorBoard's HParams leave them out too.
-NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb", "device")
+NOT_IDENTIFYING = ("force", "name", "threads", "logging", "solver.max_memory_gb", "device",
+                   "seeds")
 
 
 def folder_excluded_keys() -> list[str]:
@@ -669,6 +678,9 @@ def validate(cfg: Any, schema: type | None = None,
               f"(solver.name={s.name!r} runs the iterative one here)",
               "Use solver=dense, or drop solver.all_vectors (the best overlap is then searched "
               "among the bottom solver.k pairs).")
+    if c.seed + c.seeds - 1 > MAX_SEED:
+        _fail("seeds", c.seeds, f"the last seed {c.seed + c.seeds - 1} exceeds {MAX_SEED}",
+              f"Lower seed or seeds (seed + seeds - 1 <= {MAX_SEED}).")
     if s.slq_probes > 0 and s.slq_steps < 2:
         _fail("solver.slq_steps", s.slq_steps, "an SLQ density needs at least 2 Lanczos steps",
               "Set solver.slq_steps=60, or solver.slq_probes=0 to skip the density.")

@@ -4,7 +4,10 @@ figure) runs its jobs through :func:`run_job`.
 A job: validate (once) -> take the run folder's lock -> skip a finished run -> run -> log to
 TensorBoard (replacing the folder's earlier event files) -> write the record atomically. Any
 failure inside the run (the configuration, a numerical failure, an unexpected exception) becomes
-an error record with its kind and message; nothing escapes but an interrupt.
+an error record with its kind and message; nothing escapes but an interrupt. A job of
+``seeds=K`` is K such runs, one per seed ``s`` (the run ``seed=s`` alone, in its own folder:
+:func:`seed_runs`); a kind with ``run_batch`` computes several of them at once where its
+``batch_size`` rule says so, and each is then logged and recorded as the others.
 
 Outcomes and exit codes (:class:`Outcome`): ``ok`` and ``skipped`` 0, ``unconverged`` 1,
 ``error`` 1 (``config`` errors 2), ``busy`` (another process holds the folder's lock) 0. A
@@ -19,12 +22,13 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bbp_torch.config import (
+    SEEDS_MAX,
     Config,
     ConfigError,
     Resolved,
@@ -59,14 +63,20 @@ class JobKind:
     run: Callable[[Resolved], Any]
     log: Callable[[Path, Any], None]
     summary: Callable[[dict, Path | None], str]
+    # several seeds of one job at once (the job's ``seeds``): how many one batch takes, and the
+    # batch's results (one per run: a result, or the exception of that run); None: one by one
+    batch_size: Callable[[Resolved, int], int] | None = None
+    run_batch: Callable[[list[Resolved]], list[Any]] | None = None
 
 
 def _study_kind() -> JobKind:
+    from bbp_torch.batched import run_study_batch, seeds_at_once
     from bbp_torch.study import run_study
     from bbp_torch.summary import study_summary
     from bbp_torch.tensorboard import log_run
 
-    return JobKind("bbp", Config, run_study, log_run, study_summary)
+    return JobKind("bbp", Config, run_study, log_run, study_summary, seeds_at_once,
+                   run_study_batch)
 
 
 def _training_kind() -> JobKind:
@@ -179,29 +189,35 @@ def say(kind: JobKind, text: str, quiet: bool = False) -> None:
 
 
 def run_job(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = False,
-            quiet: bool = False) -> Outcome:
+            quiet: bool = False, seed_dir: SeedFolder | None = None) -> Outcome:
     """Run one job of ``kind`` for ``cfg`` into ``run_dir``; never raises but an interrupt.
 
     ``in_sweep``: a configuration error leaves an error record (kind ``config``) so that the
     sweep accounts for it; outside a sweep it leaves nothing. ``quiet``: no summary and no
-    messages (the figure runners print their own progress).
+    messages (the figure runners print their own progress). A job of ``seeds > 1`` is one run
+    per seed (:func:`seed_runs`, each in ``seed_dir(s)``), written as the run ``seed=s`` alone.
     """
     try:
-        checked = preflight(kind, cfg, run_dir, in_sweep=in_sweep, quiet=quiet)
+        checked = preflight(kind, cfg, run_dir, in_sweep=in_sweep, quiet=quiet,
+                            seed_dir=seed_dir)
         if isinstance(checked, Outcome):
             return checked
-        return _locked_run(kind, checked, Path(run_dir), in_sweep, quiet)
+        runs = seed_runs(checked, run_dir, seed_dir)
+        if len(runs) == 1:
+            return _locked_run(kind, checked, Path(run_dir), in_sweep, quiet)
+        return _run_seeds(kind, runs, in_sweep, quiet)
     except Exception as err:  # a bug or the environment: an outcome, never a raise
         say(kind, f"run failed (exception: {type(err).__name__}: {err}).", quiet)
         return Outcome("error", kind="exception", message=f"{type(err).__name__}: {err}")
 
 
 def preflight(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = False,
-              quiet: bool = False) -> Resolved | Outcome:
+              quiet: bool = False, seed_dir: SeedFolder | None = None) -> Resolved | Outcome:
     """What a job checks before any work: the config validates (else an ``error`` outcome of
     kind ``config``, and in a sweep its error record), the folder does not already hold a
     finished record of it (else ``skipped``: a finished run in a read-only folder is just
-    that), the folder can be written (else ``error`` of kind ``config`` naming the path).
+    that), the folder can be written (else ``error`` of kind ``config`` naming the path); for
+    ``seeds > 1`` the same of every seed's folder (skipped when all are finished).
     Returns the resolved config when the job may go ahead."""
     run_dir = Path(run_dir)
     try:
@@ -209,19 +225,128 @@ def preflight(kind: JobKind, cfg: Any, run_dir: str | Path, *, in_sweep: bool = 
     except ConfigError as err:
         say(kind, f"configuration error. {err}", quiet)
         if in_sweep:
-            _write_error(kind, run_dir, error_record(_raw_config(cfg, kind.schema), err,
-                                                     "config"), quiet)
+            raw = _raw_config(cfg, kind.schema)
+            for folder in _config_error_folders(raw, run_dir, seed_dir):
+                _write_error(kind, folder, error_record(raw, err, "config"), quiet)
         return Outcome("error", kind="config", message=str(err))
-    if (old := _finished(resolved, run_dir)) is not None:
-        say(kind, f"{run_dir} already holds a finished record of this config; skipped "
+    runs = seed_runs(resolved, run_dir, seed_dir)
+    old = [_finished(r, folder) for r, folder in runs]
+    if all(record is not None for record in old):
+        where = run_dir if len(runs) == 1 else f"every seed's folder ({runs[0][1]}, ...)"
+        say(kind, f"{where} already holds a finished record of this config; skipped "
             "(force=true recomputes).", quiet)
-        return Outcome("skipped", record=old)
-    if problem := folder_problem(run_dir, files=(LOCK_NAME, RECORD_NAME)):
-        message = (f"cannot write the run folder {run_dir}: {problem}. Make it writable, or "
-                   "write elsewhere (name=..., hydra.run.dir=... or hydra.sweep.dir=...).")
-        say(kind, message, quiet)
-        return Outcome("error", kind="config", message=message)
+        return Outcome("skipped", record=old[0] if len(runs) == 1 else None)
+    for _, folder in runs:
+        if problem := folder_problem(folder, files=(LOCK_NAME, RECORD_NAME)):
+            message = (f"cannot write the run folder {folder}: {problem}. Make it writable, or "
+                       "write elsewhere (name=..., hydra.run.dir=... or hydra.sweep.dir=...).")
+            say(kind, message, quiet)
+            return Outcome("error", kind="config", message=message)
     return resolved
+
+
+# ----------------------------------------------------------------------------- several seeds
+
+SeedFolder = Callable[[int], Path]
+
+
+def seed_folder(run_dir: str | Path, seed: int) -> Path:
+    """Seed ``seed``'s folder of a several-seed job outside a sweep: ``run_dir/seed=<seed>``."""
+    return Path(run_dir) / f"seed={seed}"
+
+
+def seed_runs(resolved: Resolved, run_dir: str | Path,
+              seed_dir: SeedFolder | None = None) -> list[tuple[Resolved, Path]]:
+    """The runs of a job with their folders: itself in ``run_dir`` when ``seeds=1``; else one
+    per seed ``s`` from ``seed`` to ``seed + seeds - 1``, with the config of the run ``seed=s``
+    alone (``seeds=1``), in ``seed_dir(s)`` (default :func:`seed_folder`)."""
+    c = resolved.config
+    if c.seeds == 1:
+        return [(resolved, Path(run_dir))]
+    where = seed_dir or (lambda s: seed_folder(run_dir, s))
+    return [(replace(resolved, config=replace(c, seed=s, seeds=1)), Path(where(s)))
+            for s in range(c.seed, c.seed + c.seeds)]
+
+
+def _config_error_folders(raw: dict, run_dir: Path, seed_dir: SeedFolder | None) -> list[Path]:
+    """Where a refused config's error record goes: ``run_dir``, or each seed's folder when
+    ``seed`` and ``seeds`` can be read (so that the sweep counts every seed of the job)."""
+    try:
+        seed, seeds = int(raw.get("seed", 0)), int(raw.get("seeds", 1))
+    except (TypeError, ValueError):
+        return [run_dir]
+    if not 1 < seeds <= SEEDS_MAX:
+        return [run_dir]
+    where = seed_dir or (lambda s: seed_folder(run_dir, s))
+    return [Path(where(s)) for s in range(seed, seed + seeds)]
+
+
+def _run_seeds(kind: JobKind, runs: list[tuple[Resolved, Path]], in_sweep: bool,
+               quiet: bool) -> Outcome:
+    """Each seed as its own run (skipped when finished, locked, its record and events), in
+    batches of ``kind.batch_size`` seeds computed together, else one by one."""
+    outcomes, pending = [], []
+    for r, folder in runs:
+        if (old := _finished(r, folder)) is not None:
+            say(kind, f"{folder} already holds a finished record; skipped.", quiet)
+            outcomes.append(Outcome("skipped", record=old))
+        else:
+            pending.append((r, folder))
+    size = kind.batch_size(runs[0][0], len(pending)) if kind.run_batch and pending else 1
+    for start in range(0, len(pending), size):
+        group = pending[start:start + size]
+        if len(group) == 1:
+            outcomes.append(_locked_run(kind, *group[0], in_sweep, quiet))
+        else:
+            outcomes += _locked_batch(kind, group, in_sweep, quiet)
+    return _combined(outcomes)
+
+
+def _locked_batch(kind: JobKind, group: list[tuple[Resolved, Path]], in_sweep: bool,
+                  quiet: bool) -> list[Outcome]:
+    """Several seeds under their folders' locks, solved by one ``kind.run_batch``; each then
+    goes through :func:`_compute` as a run of its own (a seed's failure is its error record)."""
+    outcomes, held = [], []
+    with ExitStack() as stack:
+        for r, folder in group:
+            if not stack.enter_context(run_lock(folder)):
+                holder = lock_holder(folder)
+                say(kind, f"{folder} is being computed by {holder}; skipped.", quiet)
+                outcomes.append(Outcome("busy", message=f"locked by {holder}"))
+            elif (old := _finished(r, folder)) is not None:
+                outcomes.append(Outcome("skipped", record=old))
+            else:
+                held.append((r, folder))
+        try:
+            results = kind.run_batch([r for r, _ in held]) if held else []
+        except Exception as err:  # the batch as a whole failed: every seed of it says why
+            results = [err] * len(held)
+        for (r, folder), result in zip(held, results, strict=True):
+            outcomes.append(_compute(kind, r, folder, asdict(r.config), in_sweep, quiet,
+                                     run=_given(result)))
+    return outcomes
+
+
+def _given(result: Any) -> Callable[[Resolved], Any]:
+    """A ``run`` that returns a result computed in a batch (or raises its exception)."""
+    def run(_: Resolved) -> Any:
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return run
+
+
+STATUS_ORDER = ("error", "unconverged", "ok", "busy", "skipped")  # the job's status: the first
+
+
+def _combined(outcomes: list[Outcome]) -> Outcome:
+    """One job's outcome from its seeds': the worst status; the message counts each."""
+    worst = min(outcomes, key=lambda o: STATUS_ORDER.index(o.status))
+    counts = {status: sum(o.status == status for o in outcomes) for status in STATUS_ORDER}
+    message = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    return Outcome(worst.status, record=worst.record, kind=worst.kind,
+                   message=f"{message} (seeds: {len(outcomes)})")
 
 
 def _finished(resolved: Resolved, run_dir: Path) -> dict | None:
@@ -244,10 +369,10 @@ def _locked_run(kind: JobKind, resolved: Resolved, run_dir: Path, in_sweep: bool
 
 
 def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_sweep: bool,
-             quiet: bool) -> Outcome:
+             quiet: bool, run: Callable[[Resolved], Any] | None = None) -> Outcome:
     start = time.perf_counter()
     try:
-        result = kind.run(resolved)
+        result = (run or kind.run)(resolved)
     except Exception as err:
         what = error_kind(err)
         _write_error(kind, run_dir, error_record(config, err, what), quiet)
@@ -265,7 +390,8 @@ def _compute(kind: JobKind, resolved: Resolved, run_dir: Path, config: dict, in_
             record["tensorboard_error"] = f"{type(err).__name__}: {err}"
             say(kind, f"TensorBoard logging failed ({err}); the record is kept.", quiet)
         record["timings"]["tensorboard"] = time.perf_counter() - t0
-    record["timings"]["total"] = time.perf_counter() - start
+    # a batch's result holds its share of the batch's time already
+    record["timings"]["total"] = record["timings"].get("total", 0.0) + time.perf_counter() - start
     try:
         write_record(run_dir, record)
     except OSError as err:  # a full disk, a vanished folder: say so, and let the sweep go on

@@ -60,21 +60,27 @@ def run_study(cfg) -> StudyResult:
     c, timer = r.config, Timer(r.device)
     with limit_threads(c.threads):
         with timer("problem"):
-            problem = draw_problem(r)
-            op = hessian_operator(problem, kind=c.hessian.kind, product=c.hessian.product,
-                                  chunk_size=c.solver.chunk_size)
+            problem, op = draw_operator(r)
         with timer("solve"):
             pairs = solve(op, r)
-        with timer("observables"):
-            metrics = spectrum_metrics(pairs, problem)
-        if pairs.all_values is None and c.solver.slq_probes > 0:
-            with timer("density"):
-                metrics["density"] = slq_metrics(op, r)
-        if c.theory:
-            with timer("theory"):
-                metrics.update(theory_metrics(r, theory_predictions))
-        spectrum = None if pairs.all_values is None else pairs.all_values.double().cpu().numpy()
-        curve = theory_density_curve(r, spectrum) if wants_density_curve(r, spectrum) else None
+        return finish_study(r, problem, op, pairs, timer)
+
+
+def finish_study(r: Resolved, problem: Problem, op, pairs: Eigenpairs, timer: Timer) -> StudyResult:
+    """The rest of a run once its pairs are solved: observables, density, theory, the record
+    (``timer`` holds the times so far). Shared by one seed and a batch of seeds
+    (:mod:`bbp_torch.batched`)."""
+    c = r.config
+    with timer("observables"):
+        metrics = spectrum_metrics(pairs, problem)
+    if pairs.all_values is None and c.solver.slq_probes > 0:
+        with timer("density"):
+            metrics["density"] = slq_metrics(op, r)
+    if c.theory:
+        with timer("theory"):
+            metrics.update(theory_metrics(r, theory_predictions))
+    spectrum = None if pairs.all_values is None else pairs.all_values.double().cpu().numpy()
+    curve = theory_density_curve(r, spectrum) if wants_density_curve(r, spectrum) else None
     status, warning = outcome([pairs])
     record = new_record(status, asdict(c), metrics, timer.timings, device_label(r.device), warning)
     return StudyResult(record=record, spectrum=spectrum, theory_density=curve)
@@ -121,13 +127,25 @@ def draw_problem(r: Resolved) -> Problem:
                         dtype=c.dtype, data_dtype=c.data_dtype, activation=pr.activation)
 
 
+def draw_operator(r: Resolved):
+    """The run's problem and its Hessian operator."""
+    c = r.config
+    problem = draw_problem(r)
+    return problem, hessian_operator(problem, kind=c.hessian.kind, product=c.hessian.product,
+                                     chunk_size=c.solver.chunk_size)
+
+
 def solve(op, r: Resolved) -> Eigenpairs:
     """The bottom eigenpairs with the resolved solver; non-finite eigenvalues are an error."""
     c = r.config
     pr = c.problem
-    pairs = bottom_eigenpairs(op, replace(c.solver, name=r.solver), seed=c.seed,
-                              progress=c.logging.progress, units=pr.p,
-                              outliers=pr.p * pr.p_star)
+    return finite(bottom_eigenpairs(op, replace(c.solver, name=r.solver), seed=c.seed,
+                                    progress=c.logging.progress, units=pr.p,
+                                    outliers=pr.p * pr.p_star))
+
+
+def finite(pairs: Eigenpairs) -> Eigenpairs:
+    """``pairs``, unless an eigenvalue is not finite (a :class:`NumericalError`)."""
     if not bool(torch.isfinite(pairs.values).all()):
         raise NumericalError("the eigensolver returned non-finite eigenvalues")
     return pairs

@@ -75,16 +75,53 @@ def sweep_run_names(config) -> list[str]:
     naming = hc.job.config.override_dirname
     params = hc.sweeper.get("params")
     params = OmegaConf.to_container(params, resolve=False) if params else {}
-    jobs = sweep_jobs(params, list(hc.overrides.task))
+    jobs = [seed_job(job, s) for job in sweep_jobs(params, list(hc.overrides.task))
+            for s in job_seeds(job, config)]
     return sorted({job_dirname(job, naming.exclude_keys, naming.item_sep, naming.kv_sep)
                    for job in jobs})
+
+
+def job_seeds(job: list[str], config) -> list[int] | list[None]:
+    """The seeds of one job of a sweep (its ``seed`` and ``seeds``, from its overrides or the
+    composed ``config``): ``[None]`` for a one-seed job (its folder as it is), else every seed
+    from ``seed`` to ``seed + seeds - 1``."""
+    given = {o.split("=", 1)[0].lstrip("+~"): o.split("=", 1)[1] for o in job if "=" in o}
+    seeds = int(given.get("seeds", config.get("seeds", 1)))
+    if seeds == 1:
+        return [None]
+    seed = int(given.get("seed", config.get("seed", 0)))
+    return list(range(seed, seed + seeds))
+
+
+def seed_job(job: list[str], seed: int | None) -> list[str]:
+    """The overrides of the run ``seed=<seed>`` alone, which one seed of a several-seed job
+    writes as (its folder is named by them); ``job`` itself when ``seed`` is None."""
+    if seed is None:
+        return list(job)
+    keep = [o for o in job if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds")]
+    return [*keep, f"seed={seed}"]
+
+
+def seed_folders(hc):
+    """``s -> folder`` of the seeds of a several-seed job of a sweep (``hc``: the job's Hydra
+    config): the folder the sweep's run ``seed=s`` has; None for another folder naming (each
+    seed then writes into the subfolder ``seed=s`` of the job's folder)."""
+    from omegaconf import OmegaConf
+
+    subdir = OmegaConf.to_container(hc.sweep, resolve=False).get("subdir")
+    if subdir != SUBDIR_TEMPLATE:
+        return None
+    naming = hc.job.config.override_dirname
+    task, sweep_dir = list(hc.overrides.task), Path(hc.sweep.dir)
+    return lambda s: sweep_dir / job_dirname(seed_job(task, s), naming.exclude_keys,
+                                             naming.item_sep, naming.kv_sep)
 
 
 def sweep_fields(config, schema: type) -> list[str]:
     """The fields of ``schema`` that a sweep sets (``config``: composed, with its ``hydra``
     node): the keys of its jobs' overrides (a preset's sweeper params and the command line),
     and the fields whose composed value (a preset's included) is not the schema's default;
-    sorted."""
+    ``seeds`` counts as ``seed`` (its jobs write the runs of a sweep over seed); sorted."""
     from dataclasses import asdict
 
     from omegaconf import OmegaConf
@@ -98,7 +135,10 @@ def sweep_fields(config, schema: type) -> list[str]:
     composed = flatten(OmegaConf.to_container(
         OmegaConf.masked_copy(config, [k for k in config if k != "hydra"]), resolve=True))
     changed = {k for k, v in composed.items() if k in defaults and v != defaults[k]}
-    return sorted((keys & set(defaults)) | changed)
+    fields = (keys & set(defaults)) | changed
+    if "seeds" in fields:  # several seeds per job: the runs are those of a sweep over seed
+        fields = (fields - {"seeds"}) | {"seed"}
+    return sorted(fields)
 
 
 def register_sweep(sweep_dir: str | Path, names: list[str], overrides: list[str]) -> None:

@@ -18,6 +18,9 @@ import time
 import numpy as np
 
 from bbp_torch import theory
+from bbp_torch.theory import quadrature
+from bbp_torch.theory.branch import branch
+from bbp_torch.theory.channels import channel_x
 
 P_TABLE = (1, 2, 3, 4, 8, 16, 32, 64, math.inf)
 
@@ -83,21 +86,14 @@ def large_p():
 
 def _with_step(h, fn):
     """Evaluate fn() with the quadrature step h (caches cleared before and after)."""
-    old = theory.H_STEP
+    old = quadrature.H_STEP
     try:
-        theory.H_STEP = h
-        _clear_theory_caches()
+        quadrature.H_STEP = h
+        theory.clear_caches()
         return fn()
     finally:
-        theory.H_STEP = old
-        _clear_theory_caches()
-
-
-def _clear_theory_caches():
-    """Forget every cached solve (they depend on theory.H_STEP)."""
-    theory._theory.cache_clear()
-    theory._alpha_bbp_and_gedge.cache_clear()
-    theory._teacher.cache_clear()
+        quadrature.H_STEP = old
+        theory.clear_caches()
 
 
 def convergence():
@@ -128,17 +124,17 @@ def scans():
     for p_star in (1, 2, 4):
         for p in (1, 2, 3, 4, 8, 16, 64):
             for a in (0.05, 0.1, 0.3, 0.7, 1.0, 1.5, 3.0, 10.0):
-                th = theory._theory(float(p), float(p_star), a)
+                br = branch(float(p), float(p_star), a)
                 n += 1
-                bad_q += not np.all(np.diff(th.q_grid) < 0)  # grid ascends in g: q decreases
-                bad_t += not np.all(np.diff(th.alpha_t_grid) > 0)
+                bad_q += not np.all(np.diff(br.q_grid) < 0)  # grid ascends in g: q decreases
+                bad_t += not np.all(np.diff(br.alpha_t_grid) > 0)
                 kinds = ["trace"] if p == 1 else theory.STUDENT_CHANNELS
                 for kind in kinds:
-                    x = theory._channel_x(th, kind, th.g_grid)
-                    e = th.mean(th.yh * x - th.phi(th.g_grid))
+                    x = channel_x(br.nodes, kind, br.g_grid)
+                    e = br.nodes.mean(br.nodes.yh * x - br.nodes.phi(br.g_grid))
                     # E -> 0 like |g| at g -> 0 in the antisymmetric channel (the O(p) orbit):
                     # the margin is E/|g|
-                    min_student = min(min_student, float((e / np.abs(th.g_grid)).min()))
+                    min_student = min(min_student, float((e / np.abs(br.g_grid)).min()))
                     bad_s += bool(np.any(e <= 0))
     print(f"{n} (p, p*, a) cases: q(g) increasing in |g|: {n - bad_q}/{n}; alpha_t(g) increasing "
           f"towards g = 0: {n - bad_t}/{n}")

@@ -163,3 +163,72 @@ def test_training_jobs_run_through_the_same_runner(tmp_path):
     bad = run_job(job_kind("bbp-train"), small(train__lr=float("nan")), tmp_path / "bad",
                   quiet=True)
     assert bad.kind == "config" and "train.lr" in bad.message
+
+
+def test_a_job_of_several_seeds_writes_the_folders_of_a_sweep_over_seed(tmp_path, command):
+    """``seed=3 seeds=3`` in a sweep writes the folders, records and sweep accounting of the
+    sweep ``seed=3,4,5``; outside a sweep each seed gets the subfolder ``seed=s``."""
+    from bbp_torch.results import find_records, load_table
+
+    common = ("problem.N=30", "problem.alpha=1,2", "theory=false", "logging.figures=false",
+              "hydra/launcher=basic")
+    together = command("bbp", "-m", *common, "seed=3", "seeds=3",
+                       f"hydra.sweep.dir={tmp_path / 'together'}")
+    assert together.code == 0, together.err
+    assert "[sweep] 6 ok, 0 failed, 0 unconverged" in together.out
+    apart = command("bbp", "-m", *common, "seed=3,4,5", f"hydra.sweep.dir={tmp_path / 'apart'}")
+    assert apart.code == 0, apart.err
+
+    def records(name):
+        return {p.parent.name: read_record(p.parent) for p in find_records([tmp_path / name])}
+
+    mine, theirs = records("together"), records("apart")
+    assert sorted(mine) == sorted(theirs) and len(mine) == 6
+    for name, record in mine.items():
+        assert record["config"] == theirs[name]["config"]
+        assert record["metrics"]["lambda_min"] == pytest.approx(
+            theirs[name]["metrics"]["lambda_min"], abs=1e-8)
+    line = json.loads((tmp_path / "together" / "sweeps.jsonl").read_text().splitlines()[0])
+    assert sorted(line["runs"]) == sorted(mine)
+    # bbp-collect reads them as the runs of a sweep over seed
+    table = load_table([tmp_path / "together"])
+    assert sorted(table["config.seed"]) == [3, 3, 4, 4, 5, 5]
+    assert set(table["config.seeds"]) == {1} and set(table["status"]) == {"ok"}
+    # resumed: every seed finished, nothing recomputed
+    again = command("bbp", "-m", *common, "seed=3", "seeds=3",
+                    f"hydra.sweep.dir={tmp_path / 'together'}")
+    assert again.code == 0 and "[sweep] 6 ok" in again.out
+    single = command("bbp", "problem.N=30", "seeds=2", "theory=false", "logging.figures=false",
+                     f"hydra.run.dir={tmp_path / 'single'}")
+    assert single.code == 0, single.err
+    assert sorted(p.parent.name for p in find_records([tmp_path / "single"])) == [
+        "seed=0", "seed=1"]
+
+
+def test_a_refused_config_of_several_seeds_leaves_an_error_record_per_seed(tmp_path):
+    bad = small(problem__alpha=0.01, seeds=2)  # M = 0 samples: refused by validate
+    out = run_job(job_kind("bbp"), bad, tmp_path / "job", in_sweep=True, quiet=True)
+    assert (out.status, out.kind, out.exit_code) == ("error", "config", 2)
+    for s in (0, 1):
+        record = read_record(tmp_path / "job" / f"seed={s}")
+        assert record["status"] == "error" and record["error_kind"] == "config"
+
+
+def test_seeds_is_documented_and_checked(command):
+    from bbp_torch.config import MAX_SEED, validate
+
+    assert "seeds=1" in command("bbp", "--help").out
+    refused = command("bbp", "seeds=0", "problem.N=20")
+    assert refused.code == 2 and "Invalid seeds=0" in refused.err and "Set seeds=1" in refused.err
+    with pytest.raises(ConfigError, match="Lower seed or seeds"):
+        validate(small(seed=MAX_SEED, seeds=2))
+
+
+def test_a_training_job_of_several_seeds_runs_them_one_by_one(tmp_path):
+    cfg = small(seeds=2, train__steps=4, train__track_every=2, train__n_test=50,
+                logging__tensorboard=False)
+    out = run_job(job_kind("bbp-train"), cfg, tmp_path / "job", quiet=True)
+    assert out.status in ("ok", "unconverged"), out.message
+    for s in (0, 1):
+        record = read_record(tmp_path / "job" / f"seed={s}")
+        assert record["config"]["seed"] == s and record["metrics"]["steps"] == 4

@@ -14,6 +14,9 @@ import pytest
 from scipy import integrate, special
 
 from bbp_torch import theory
+from bbp_torch.theory.branch import branch
+from bbp_torch.theory.closed_forms import mean_inv_shifted
+from bbp_torch.theory.complex_plane import complex_mean
 
 
 def chi_pdf(s: float, k: float) -> float:
@@ -142,10 +145,10 @@ def test_pole_mean_closed_form_matches_quadrature():
     x^-1/2 end) and, for p = 2 (yh exponential), the closed form e^c E1(c)."""
     for p in (1, 2, 5, 40):
         for c in (0.05, 0.7, 3.0):
-            assert theory._mean_inv_shifted(p, c) == pytest.approx(
+            assert mean_inv_shifted(p, c) == pytest.approx(
                 expect(lambda yh, c=c: 1 / (yh + c), p), rel=1e-8)
             if p == 2:
-                assert theory._mean_inv_shifted(p, c) == pytest.approx(
+                assert mean_inv_shifted(p, c) == pytest.approx(
                     math.exp(c) * special.exp1(c), rel=1e-12)
 
 
@@ -229,12 +232,12 @@ def test_outlier_detaches_from_the_edge_at_alpha_bbp(a):
 def test_overlap_matches_numerical_derivative_of_F():
     """m^2 = 1/F'(lambda*), F = lt - alpha E[y Phi_g(lt)], against a finite difference in lt."""
     p, a, alpha = 2.0, 0.7, 3.0
-    th = theory._theory(p, 1.0, a)
+    br = branch(p, 1.0, a)
     lt_star = theory.outlier(p, 1, a, alpha, rescaled=True)
 
     def F(lt):
-        g = theory._real_g(th, alpha, lt)
-        return lt - alpha * float(th.mean(th.y * th.phi(g)))
+        g = br.real_g(alpha, lt)
+        return lt - alpha * float(br.nodes.mean(br.nodes.y * br.nodes.phi(g)))
 
     h = 1e-5
     dF = (F(lt_star + h) - F(lt_star - h)) / (2 * h)
@@ -309,19 +312,19 @@ def test_stieltjes_branch_and_real_axis_consistency():
         assert abs(g.imag) < 1e-8
         assert g.real == pytest.approx(theory.channel_resolvent(p, 1, a, alpha, z), rel=1e-7)
     # g(z) solves the bulk equation (H units: g = 1/(z - (alpha/p) E[Phi_{g/p}]) rescaled)
-    th = theory._theory(2.0, 1.0, a)
+    cm = complex_mean(2.0, 1.0, a)
     z = 0.4 + 0.2j
     g = theory.stieltjes(p, 1, a, alpha, z, rescaled=True)
-    assert g * (z - alpha * th.phi_mean_complex(g)) == pytest.approx(1.0, abs=1e-10)
+    assert g * (z - alpha * cm.phi_mean(g)) == pytest.approx(1.0, abs=1e-10)
 
 
 def test_closed_form_y_integral_matches_quadrature():
     """E[Phi_g]: exact-in-y complex evaluation against the 2D rule where the latter is sharp."""
     for p, ps, a in [(2, 1, 0.7), (1, 1, 1.5), (3, 2, 0.5), (math.inf, 1, 1.0), (2, 4, 1.0)]:
-        th = theory._theory(float(p), float(ps), a)
+        cm = complex_mean(float(p), float(ps), a)
         for g in (-0.3, -0.49, -0.05, -0.3 - 0.2j, 0.2 - 0.3j, -0.6 - 0.1j):
-            exact = th.phi_mean_complex(g)
-            quad = complex(th.mean(th.phi(g)))
+            exact = cm.phi_mean(g)
+            quad = complex(cm.nodes.mean(cm.nodes.phi(g)))
             assert exact == pytest.approx(quad, rel=1e-8)
 
 

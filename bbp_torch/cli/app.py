@@ -47,6 +47,7 @@ from bbp_torch.sweeps import (
     SWEEP_LOG,
     progress_line,
     register_sweep,
+    seed_folders,
     sweep_outcome,
     sweep_run_names,
 )
@@ -241,7 +242,8 @@ def _job_function(app: App):
         hc = HydraConfig.get()
         run_dir = Path(hc.runtime.output_dir)
         multirun = hc.mode == RunMode.MULTIRUN
-        outcome = run_job(kind, cfg, run_dir, in_sweep=multirun)
+        outcome = run_job(kind, cfg, run_dir, in_sweep=multirun,
+                          seed_dir=seed_folders(hc) if multirun else None)
         if multirun:
             print(progress_line(hc.sweep.dir), flush=True)
         else:

@@ -107,22 +107,6 @@ def _p_label(p: float) -> str:
     return "inf" if math.isinf(p) else f"{p:g}"
 
 
-def alpha_table(ps, p_star: float, a_values) -> list[dict]:
-    """Rows {a, p, alpha_bbp, transition, alpha_pole, alpha_large_p} for every (a, p)."""
-    rows = []
-    for a in a_values:
-        for p in ps:
-            rows.append({
-                "a": a,
-                "p": p,
-                "alpha_bbp": theory.alpha_bbp(p, p_star, a),
-                "transition": theory.transition_type(p, p_star, a),
-                "alpha_pole": theory.alpha_bbp_pole(p, p_star, a),
-                "alpha_large_p": theory.alpha_bbp_large_p(p, p_star, a),
-            })
-    return rows
-
-
 def format_table(rows, p_star: float) -> str:
     lines = [f"alpha_BBP at N = infinity, p* = {p_star:g} "
              f"(limit p -> inf: p*(a+1)/2; pole: closed form at g = -p/2, exact when "
@@ -145,36 +129,6 @@ def _fmt_a(a_c):
     return "none" if a_c is None else f"{a_c:.4f}"
 
 
-def theory_curves(p: float, p_star: float, a: float, alphas) -> list[dict]:
-    """Edge, outlier, overlap (and kinds) at each alpha; eigenvalues of H and of pH."""
-    rows = []
-    for alpha in alphas:
-        e_r = theory.edge(p, p_star, a, alpha, rescaled=True)
-        o_r = theory.outlier(p, p_star, a, alpha, rescaled=True)
-        finite = not math.isinf(p)
-        rows.append({
-            "alpha": float(alpha),
-            "lambda_edge": e_r / p if finite else None,
-            "lambda_outlier": (o_r / p if finite else None) if o_r is not None else None,
-            "overlap": theory.overlap(p, p_star, a, alpha),
-            "lambda_edge_rescaled": e_r,
-            "lambda_outlier_rescaled": o_r,
-            "edge_kind": theory.edge_kind(p, p_star, a, alpha),
-        })
-    return rows
-
-
-def density_curve(p: float, p_star: float, a: float, alpha: float, points: int = 400,
-                  span: float = 12.0) -> tuple[np.ndarray, np.ndarray]:
-    """(lambda, rho) from just below the edge over ``span`` (rescaled units), in H units
-    (pH units for p = inf)."""
-    rescaled = math.isinf(p)
-    unit = 1.0 if rescaled else 1.0 / p
-    e = theory.edge(p, p_star, a, alpha, rescaled=True)
-    lam = np.linspace(e - 0.05 * span, e + span, points) * unit
-    return lam, theory.density(p, p_star, a, alpha, lam, rescaled=rescaled)
-
-
 def _write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -187,27 +141,23 @@ OUT_FILES = ("theory_curves.csv", "theory_density.csv", "theory_summary.json", "
 
 
 def run_curves(args) -> dict:
+    """``bbp-theory curves``: the theory's curves, density and summary written under
+    ``args.out`` (CSV, JSON, TensorBoard); returns the summary."""
     p, p_star, a = args.p, args.p_star, args.a
     alphas = np.linspace(args.alpha_min, args.alpha_max, args.num)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    curves = theory_curves(p, p_star, a, alphas)
+    curves = theory.theory_curves(p, p_star, a, alphas)
     _write_csv(out / "theory_curves.csv", curves)
-    densities = {}
-    for alpha in args.density_alpha:
-        densities[alpha] = density_curve(p, p_star, a, alpha, points=args.density_points)
+    densities = {alpha: theory.density_curve(p, p_star, a, alpha, points=args.density_points)
+                 for alpha in args.density_alpha}
     rows = [{"alpha": alpha, "lambda": float(x), "rho": float(v)}
             for alpha, (lam, rho) in densities.items() for x, v in zip(lam, rho, strict=True)]
     if rows:
         _write_csv(out / "theory_density.csv", rows)
     summary = {
         "p": _p_label(p), "p_star": p_star, "a": a,
-        "alpha_bbp": theory.alpha_bbp(p, p_star, a),
-        "transition_type": theory.transition_type(p, p_star, a),
-        "alpha_bbp_pole": theory.alpha_bbp_pole(p, p_star, a),
-        "alpha_bbp_large_p": theory.alpha_bbp_large_p(p, p_star, a),
-        "alpha_bbp_p_inf": theory.alpha_bbp_large_p(math.inf, p_star, a),
-        "critical_a": None if math.isinf(p) else theory.critical_a(p, p_star),
+        **theory.threshold_summary(p, p_star, a),
         "units": "eigenvalues of H (lambda_*), of pH (*_rescaled); density in H units "
                  "(pH for p = inf)",
         "files": ["theory_curves.csv"] + (["theory_density.csv"] if rows else []),
@@ -261,7 +211,7 @@ def main(argv=None) -> int:
             return 0
         if args.command is None:
             args = build_parser().parse_args(["table"])
-        rows = alpha_table(args.p, args.p_star, args.a)
+        rows = theory.alpha_table(args.p, args.p_star, args.a)
         if args.json:
             print(json.dumps([r | {"p": _p_label(r["p"])} for r in rows], indent=2))
         else:
