@@ -31,8 +31,17 @@ def test_the_presets_sit_at_the_ratios_of_alpha_bbp_of_their_case():
                                                    else "discontinuous")
 
 
+def test_where_the_pre_critical_region_starts():
+    level = SV.PRE_CRITICAL_FRACTION
+    assert SV.pre_critical([0.5, 1.0], [0.0, 2 * level]) == {"pre_critical_start":
+                                                             pytest.approx(0.75),
+                                                             "pre_critical_bound": None}
+    assert SV.pre_critical([0.5, 1.0], [level, 1.0])["pre_critical_bound"] == "below"
+    assert SV.pre_critical([0.5, 1.0], [0.0, 0.0])["pre_critical_bound"] == "above"
+
+
 def test_informative_fraction_and_its_interval():
-    frac = SV.informative([0.0, 0.05, SV.INFORMATIVE_M2, 0.5])
+    frac = SV.informative([0.0, SV.INFORMATIVE_M2 / 2, SV.INFORMATIVE_M2, 0.5])
     assert frac["fraction"] == 0.5 and frac["n"] == 4
     assert frac["lo"] < 0.5 < frac["hi"]
 
@@ -53,10 +62,11 @@ def test_plot_draws_a_hand_made_result(tmp_path):
     png = tmp_path / f"{SV.NAME}.png"
     assert 1000 < png.stat().st_size < 300_000
     row = summary["p2_disc"]["N"]["500"]
-    assert set(row) == {"0.50", "0.75", "1.00", "1.25", "pre_critical_start"}
+    assert set(row) == {"0.50", "0.75", "1.00", "1.25", "pre_critical_start",
+                        "pre_critical_bound"}
     m2 = sizes["500"]["1.00"]["m2"]
     assert row["1.00"]["m2_quantiles"]["0.5"] == pytest.approx(np.median(m2))
-    assert row["1.00"]["informative"] == pytest.approx(np.mean(np.asarray(m2) >= 0.1))
+    assert row["1.00"]["informative"] == pytest.approx(np.mean(np.asarray(m2) >= SV.INFORMATIVE_M2))
     assert summary["informative_m2"] == SV.INFORMATIVE_M2
 
 

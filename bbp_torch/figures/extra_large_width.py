@@ -153,9 +153,9 @@ def plot(result: Result, saver) -> dict:
     """Draw the figure; returns the summary's ``large_width``: per a and p the finite-N
     estimates, alpha_BBP, its type and the p -> infinity line."""
     rows = list(result.theory) or ["none"]
-    fig, axes = plots.figure(len(rows), 4, width=3.3, height=2.9)
+    fig, axes = plots.figure(len(rows), 4, width=2.45, height=2.05)
     summary: dict = {}
-    for axrow, a in zip(axes, rows, strict=True):
+    for row, (axrow, a) in enumerate(zip(axes, rows, strict=True)):
         bottom, sub, thr, appr = axrow
         if a not in result.theory:
             bottom.set_title("no records of preset extra_large_width", fontsize=8)
@@ -171,16 +171,17 @@ def plot(result: Result, saver) -> dict:
                 ax.errorbar(c["alpha"], c[key], yerr=c[f"{key}_err"], fmt="o", ms=2.5,
                             color=color, capsize=1, lw=0.8, label=f"p={p}")
                 plots.theory_curve_with_jump(ax, th["alpha"], th["m2"], jump, color=color,
-                                             lw=1.0, ls="--")
+                                             lw=0.9)
         N_big = _largest(result.curves[a][ps[0]])
         for ax, what in ((bottom, r"$m^2$ of the bottom eigenvector"),
-                         (sub, r"subspace overlap, bottom $pp^*$ vectors")):
-            ax.plot([], [], "k--", lw=1.0, label=r"$m^2=1/F'$ ($N=\infty$)")
+                         (sub, r"subspace overlap (bottom $pp^*$)")):
+            ax.plot([], [], "k-", lw=0.9, label=r"lines: $m^2=1/F'$ ($N=\infty$)")
             ax.set_ylim(-0.02, 1)
             ax.set_xlabel(r"$\alpha = M/N$")
-            ax.set_ylabel(what, fontsize=8)
+            ax.set_ylabel(what)
             ax.set_title(f"a={a}, p*={P_STAR}, N={N_big}", fontsize=8)
-        plots.legend(bottom, fontsize=5.5, ncol=2, loc="upper left")
+        if row == 0:  # the same styles in every row: one legend per column
+            plots.legend(bottom, fontsize=5.5, ncol=2, loc="upper left")
 
         p_num = np.array([int(p) for p in ps])
         bbp = np.array([result.theory[a][p]["alpha_bbp"] for p in ps])
@@ -201,10 +202,12 @@ def plot(result: Result, saver) -> dict:
             y = [est.get(p, {}).get("crossing_consecutive", {}).get(pair, math.nan) for p in ps]
             thr.plot(p_num, y, "x", ms=5, color=f"C{k + 6}", label=f"m crossing N={pair}")
         thr.set_xscale("log", base=2)
+        thr.set_xticks(p_num, [str(p) for p in p_num])
         thr.set_xlabel("student width $p$")
         thr.set_ylabel(r"threshold $\alpha$")
         thr.set_title(f"a={a}: finite-N estimates vs theory", fontsize=8)
-        plots.legend(thr, fontsize=5.5, loc="upper right")
+        if row == 0:
+            plots.legend(thr, fontsize=5.5, loc="upper right")
 
         for k, N in enumerate(sorted({N for p in ps for N in result.approach[a][p]}, key=int)):
             color = plots.SIZE_COLORS[k % len(plots.SIZE_COLORS)]
@@ -214,11 +217,16 @@ def plot(result: Result, saver) -> dict:
                           label=f"N={N}, {'subspace' if key == 'subspace' else 'bottom m²'}")
         appr.axhline(0, color="k", lw=0.8)
         appr.set_xscale("log", base=2)
+        appr.set_xticks(p_num, [str(p) for p in p_num])
         appr.set_xlabel("student width $p$")
-        appr.set_ylabel(r"sim. $-$ theory, $\alpha\geq$" + f"{DETACHED}" + r"$\alpha_{BBP}$",
-                        fontsize=8)
+        appr.set_ylabel(r"sim. $-$ theory, $\alpha\geq$" + f"{DETACHED}" + r"$\alpha_{BBP}$")
         appr.set_title(f"a={a}: approach to the theory", fontsize=8)
-        plots.legend(appr, fontsize=5, ncol=2, loc="lower left")
+        if row == 0:
+            plots.legend(appr, fontsize=5, ncol=2, loc="upper right")
+        for ax in axrow:
+            ax.tick_params(labelsize=6.5)
+            ax.xaxis.label.set_size(7)
+            ax.yaxis.label.set_size(7)
         summary[a] = {p: {"alpha_bbp": result.theory[a][p]["alpha_bbp"],
                           "type": result.theory[a][p]["type"],
                           "p_infinity": P_STAR * (float(a) + 1) / 2,

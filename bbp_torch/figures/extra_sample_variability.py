@@ -7,7 +7,7 @@ N = 1000, 2000: a Hydra sweep is a product, and the small sizes take more sample
 case:
 
 * the empirical distribution (ECDF, log axis) over samples of ``m^2`` of the bottom eigenvector, one
-  colour per alpha, solid at the smallest N and dashed at the largest; the N = infinity
+  colour per alpha, thin at the smallest N and thick at the largest; the N = infinity
   ``m^2`` at 1.25 alpha_BBP as a vertical line;
 * the ECDF of the gap ``lambda_edge - lambda_min`` between the bulk-edge estimate (the
   ``(p p* + 1)``-th eigenvalue) and the bottom eigenvalue, times ``N^(2/3)`` (the edge's
@@ -16,8 +16,8 @@ case:
   informative, ``m^2 >= INFORMATIVE_M2`` (Wilson intervals), with the N = infinity step.
 
 The pre-critical region of a (N, case) starts where that fraction first reaches
-``PRE_CRITICAL_FRACTION`` (linear interpolation in alpha / alpha_BBP; NaN when the grid does not
-bracket it: already reached at 0.5 alpha_BBP, or never).
+``PRE_CRITICAL_FRACTION`` (:func:`pre_critical`: linear interpolation in alpha / alpha_BBP; NaN
+with a bound when the grid does not bracket it).
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ CASES = {"p1_cont": (1, A1_CONT), "p1_disc": (1, A1_DISC), "p2_cont": (2, A_CONT
          "p2_disc": (2, A_DISC)}
 PRESETS = tuple(f"{KEY}_{case}{size}" for case in CASES for size in ("", "_large"))
 RATIOS = (0.5, 0.75, 1.0, 1.25)  # alpha / alpha_BBP of the presets
-INFORMATIVE_M2 = 0.1  # a bottom eigenvector is informative when its m^2 reaches this
+INFORMATIVE_M2 = 0.05  # a bottom eigenvector is informative when its m^2 reaches this
+# (12 times the m^2 ~ 1/N of a random vector at N = 250; below the N = infinity m^2 at
+# 1.25 alpha_BBP in all four cases, 0.062 at the continuous ones)
 PRE_CRITICAL_FRACTION = 0.1  # the pre-critical region starts where this fraction is informative
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+SIZE_STYLE = {False: {"lw": 0.6}, True: {"lw": 1.6}}  # the smallest / largest N
 M2_FLOOR, GAP_FLOOR = 1e-4, 1e-3  # the left ends of the log axes (smaller values drawn there)
 
 
@@ -97,6 +100,21 @@ def informative(m2) -> dict:
             "n": int(len(m2))}
 
 
+def pre_critical(ratios, fractions) -> dict:
+    """Where the pre-critical region starts: ``{"pre_critical_start": alpha / alpha_BBP}``
+    where the informative fraction first reaches ``PRE_CRITICAL_FRACTION`` (interpolated), and
+    ``pre_critical_bound``: ``below`` when it is reached at the grid's first point already (the
+    start lies below it), ``above`` when never, else None."""
+    y = np.asarray(fractions, dtype=float)
+    bound = None
+    if len(y) and y[0] >= PRE_CRITICAL_FRACTION:
+        bound = "below"
+    elif not (y >= PRE_CRITICAL_FRACTION).any():
+        bound = "above"
+    return {"pre_critical_start": crossing_alpha(ratios, y, PRE_CRITICAL_FRACTION),
+            "pre_critical_bound": bound}
+
+
 def _ecdf(ax, values, floor: float, **style) -> None:
     """The empirical distribution function of ``values`` (clipped below at ``floor``, for a
     log axis), from 0 to 1."""
@@ -110,10 +128,10 @@ def plot(result: Result, saver) -> dict:
     the quantiles of m^2 and of the gap and the informative fraction, and where the
     pre-critical region starts for each N."""
     rows = list(result.cases) or ["none"]
-    fig, axes = plots.figure(len(rows), 3, width=3.6, height=2.9)
+    fig, axes = plots.figure(len(rows), 3, width=2.3, height=1.75)
     summary: dict = {"informative_m2": INFORMATIVE_M2,
                      "pre_critical_fraction": PRE_CRITICAL_FRACTION}
-    for (m2_ax, gap_ax, frac_ax), case in zip(axes, rows, strict=True):
+    for row, ((m2_ax, gap_ax, frac_ax), case) in enumerate(zip(axes, rows, strict=True)):
         c = result.cases.get(case)
         if c is None:
             m2_ax.set_title("no records of the extra_sample_variability presets", fontsize=8)
@@ -126,10 +144,13 @@ def plot(result: Result, saver) -> dict:
                 point = c["N"][N].get(r)
                 if point is None:
                     continue
-                style = {"color": f"C{i}", "lw": 1.0, "ls": "-" if N == shown[0] else "--",
-                         "label": rf"{r}$\alpha_{{BBP}}$, N={N}"}
+                style = {"color": f"C{i}", **SIZE_STYLE[N == shown[-1]]}
                 _ecdf(m2_ax, point["m2"], M2_FLOOR, **style)
                 _ecdf(gap_ax, np.asarray(point["gap"]) * int(N) ** (2 / 3), GAP_FLOOR, **style)
+        for i, r in enumerate(ratios):  # one legend entry per colour and per line style
+            m2_ax.plot([], [], color=f"C{i}", label=rf"{r}$\alpha_{{BBP}}$")
+        for N in shown:
+            m2_ax.plot([], [], color="k", **SIZE_STYLE[N == shown[-1]], label=f"N={N}")
         top = c["m2_theory"].get(f"{RATIOS[-1]:.2f}", math.nan)
         plots.vline(m2_ax, top, rf"$N=\infty$: $m^2$ at {RATIOS[-1]}$\alpha_{{BBP}}$",
                     color="0.3", ls=":")
@@ -142,13 +163,15 @@ def plot(result: Result, saver) -> dict:
         m2_ax.set_ylim(0, 1.02)
         m2_ax.set_xlabel(r"$m^2$ of the bottom eigenvector")
         m2_ax.set_ylabel("fraction of samples (ECDF)")
-        m2_ax.set_title(title, fontsize=7.5)
-        plots.legend(m2_ax, fontsize=5, loc="lower right")
+        m2_ax.set_title(title, fontsize=6.5)
+        if row == 0:  # the same styles in every row: one legend per column
+            plots.legend(m2_ax, fontsize=5, loc="upper left", framealpha=0.8)
         gap_ax.set_xscale("log")
         gap_ax.set_ylim(0, 1.02)
         gap_ax.set_xlabel(r"$N^{2/3}(\lambda_{edge}-\lambda_{min})$")
         gap_ax.set_ylabel("fraction of samples (ECDF)")
-        gap_ax.set_title(f"gap below the bulk-edge estimate ({case})", fontsize=7.5)
+        if row == 0:
+            gap_ax.set_title("gap below the bulk-edge estimate", fontsize=6.5)
 
         info: dict = {}
         for k, N in enumerate(sizes):
@@ -176,7 +199,7 @@ def plot(result: Result, saver) -> dict:
                              color=plots.SIZE_COLORS[k % len(plots.SIZE_COLORS)],
                              label=f"N={N}")
             if N in info:
-                info[N]["pre_critical_start"] = crossing_alpha(x, y, PRE_CRITICAL_FRACTION)
+                info[N].update(pre_critical(x, y))
         limit = [float(c["m2_theory"][f"{r:.2f}"] >= INFORMATIVE_M2) for r in RATIOS]
         frac_ax.plot(RATIOS, limit, "kD:", ms=4, mfc="none", lw=1.0,
                      label=r"$N=\infty$ ($m^2=1/F'$ above the level)")
@@ -184,8 +207,13 @@ def plot(result: Result, saver) -> dict:
         frac_ax.set_ylim(-0.03, 1.03)
         frac_ax.set_xlabel(r"$\alpha/\alpha_{BBP}$")
         frac_ax.set_ylabel(rf"fraction with $m^2\geq${INFORMATIVE_M2}")
-        frac_ax.set_title("informative bottom eigenvectors (Wilson 68%)", fontsize=7.5)
-        plots.legend(frac_ax, fontsize=6, loc="upper left")
+        if row == 0:
+            frac_ax.set_title("informative bottom eigenvectors (Wilson 68%)", fontsize=6.5)
+            plots.legend(frac_ax, fontsize=5, loc="upper left", framealpha=0.8)
+        for ax in (m2_ax, gap_ax, frac_ax):
+            ax.tick_params(labelsize=6.5)
+            ax.xaxis.label.set_size(7)
+            ax.yaxis.label.set_size(7)
         summary[case] = {"p": c["p"], "a": c["a"], "alpha_bbp": c["alpha_bbp"],
                          "type": c["type"], "m2_theory": c["m2_theory"], "N": info}
     fig.suptitle("Sample-to-sample variability of the bottom Hessian eigenvector (p*=1)",
