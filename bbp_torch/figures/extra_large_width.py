@@ -244,6 +244,6 @@ def _at(est: dict, key: str, N: int) -> float:
 def draw(ctx: Context) -> dict:
     """Draw the figure (its numbers written to tables/); its summary also under
     ``large_width``."""
-    summary = plot(ctx.result(NAME, compute(ctx)), ctx.saver)
+    summary = plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)
     ctx.summary["large_width"] = summary
     return summary

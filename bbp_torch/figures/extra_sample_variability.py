@@ -226,6 +226,6 @@ def plot(result: Result, saver) -> dict:
 def draw(ctx: Context) -> dict:
     """Draw the figure (its numbers written to tables/); its summary also under
     ``sample_variability``."""
-    summary = plot(ctx.result(NAME, compute(ctx)), ctx.saver)
+    summary = plot(ctx.result(NAME, compute, Result, PRESETS), ctx.saver)
     ctx.summary["sample_variability"] = summary
     return summary
