@@ -5,7 +5,7 @@ the spheres, the Hessian in a retraction chart and second derivatives along geod
 import pytest
 import torch
 
-from bbp_torch.hessian import (
+from bbp_torch.operators.closed_form import (
     HessianOperator,
     autograd_hessian,
     dense_hessian,
