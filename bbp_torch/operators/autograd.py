@@ -59,7 +59,8 @@ def autograd_hessian(
 
 
 class AutogradOperator(MatrixFreeHessian):
-    """Matrix-free Hessian ``V -> H V`` by autograd on the :class:`Student` module: forward-
+    """Matrix-free Hessian ``V -> H V`` by autograd on the :class:`Student` module, ``H`` the
+    second derivative of its loss in the flattened weight (docs/model.md, section 2): forward-
     over-reverse Hessian-vector products (``torch.func.jvp`` of ``torch.func.grad`` of the
     module's loss through ``functional_call``), vectorised over the block by ``vmap``, in chunks
     of ``chunk_size`` samples (the loss is a sum over samples). The products run in the dtype

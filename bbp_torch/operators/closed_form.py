@@ -42,6 +42,9 @@ def product_data(X: torch.Tensor, dtype: torch.dtype,
 class HessianOperator(MatrixFreeHessian):
     """Matrix-free Hessian ``V -> H V`` from the closed form; never builds ``H``.
 
+    ``(H V)_k = (1/N) sum_mu x^mu sum_l c_kl^mu (x^mu . v_l)`` with ``c_kl^mu`` of
+    docs/model.md, sections 2 and 6 (the module docstring has the two passes); ``kind``
+    ``spherical`` adds the Riemannian correction of :mod:`bbp_torch.operators.spherical`.
     Samples are processed in chunks of ``chunk_size`` rows so that the extra memory is
     ``O(chunk p b)``; ``X`` may be stored in a lower precision than the arithmetic, each chunk
     being cast on the fly.
