@@ -56,7 +56,7 @@ def spherical_from_dense(H: torch.Tensor, problem: Problem, W: torch.Tensor) -> 
     return 0.5 * (H + H.T)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sphere:
     """The product of spheres at ``W`` (p, N) with multipliers ``mu`` (p,): turns a Euclidean
     product on blocks ``(b, p, N)`` into the Riemannian one."""
