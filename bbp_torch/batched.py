@@ -17,9 +17,11 @@ import torch
 
 from bbp_torch.config import Resolved, default_k, memory_limit_gb, total_memory_gb
 from bbp_torch.errors import NumericalError
-from bbp_torch.hessian import SampleWeights, _check_kind, _spherical_from_dense
 from bbp_torch.model import Problem, make_problem, n_samples, resolve_device, resolve_dtype
 from bbp_torch.observables import measure
+from bbp_torch.operators.registry import check_kind
+from bbp_torch.operators.spherical import spherical_from_dense
+from bbp_torch.operators.weights import SampleWeights
 from bbp_torch.runtime import Timer, limit_threads
 from bbp_torch.spectrum.dense import Complement
 from bbp_torch.spectrum.types import Eigenpairs, residual_norms
@@ -30,9 +32,9 @@ def batched_dense_hessian(problems: list[Problem], kind: str = "euclidean") -> t
 
     One batched product ``(X * c_kl)^T X / N`` per independent block ``k <= l`` for all seeds
     at once, faster than stacking
-    :func:`bbp_torch.hessian.dense_hessian` of each seed (measured: docs/large_n.md).
+    :func:`bbp_torch.operators.dense.dense_hessian` of each seed (measured: docs/large_n.md).
     """
-    _check_kind(kind)
+    check_kind(kind)
     weights = [SampleWeights(pr) for pr in problems]
     g = torch.stack([w.g for w in weights])  # (S, M, p)
     beta = torch.stack([w.beta for w in weights])  # (S, M), or (S, M, p) for other than x^2
@@ -52,7 +54,7 @@ def batched_dense_hessian(problems: list[Problem], kind: str = "euclidean") -> t
                 H[:, m * N:(m + 1) * N, k * N:(k + 1) * N] = block.transpose(1, 2)
     if kind == "spherical":
         for s, pr in enumerate(problems):
-            H[s] = _spherical_from_dense(H[s], pr, pr.W)
+            H[s] = spherical_from_dense(H[s], pr, pr.W)
     return H
 
 

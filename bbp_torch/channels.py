@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from bbp_torch import theory
-from bbp_torch.hessian import dense_hessian
 from bbp_torch.model import make_problem
 from bbp_torch.observables import _orthonormal_rows
+from bbp_torch.operators.dense import dense_hessian
 
 __all__ = ["channel_matrices", "channel_resolvents", "eigenpairs", "ks_distance"]
 

@@ -22,9 +22,9 @@ from bbp_torch import theory
 from bbp_torch.activations import QUADRATIC
 from bbp_torch.config import Resolved, TrainRunConfig, validate
 from bbp_torch.errors import NumericalError
-from bbp_torch.hessian import hessian_operator
 from bbp_torch.model import Problem, make_problem
 from bbp_torch.observables import best_overlap, measure
+from bbp_torch.operators.registry import hessian_operator
 from bbp_torch.results import new_record
 from bbp_torch.runtime import Timer, device_label, limit_threads
 from bbp_torch.spectrum import Eigenpairs, bottom_eigenpairs

@@ -55,9 +55,11 @@ import torch
 
 from bbp_torch import metrics
 from bbp_torch.config import SolverConfig, tracked_hessian_kind
-from bbp_torch.hessian import gradient, hessian_operator, radial_projector_apply
 from bbp_torch.model import Problem, Student, fresh_data, student_output
 from bbp_torch.observables import bulk_edge_estimate, subspace_overlap, teacher_overlap
+from bbp_torch.operators.registry import hessian_operator
+from bbp_torch.operators.spherical import radial_projector_apply
+from bbp_torch.operators.weights import gradient
 from bbp_torch.spectrum import bottom_eigenpairs
 
 METHODS = ("gd", "spherical_gd")

@@ -14,8 +14,8 @@ def spectrum_task(args: tuple) -> np.ndarray:
     """All eigenvalues of the dense Euclidean Hessian of one draw ``(N, p, p*, a, alpha, seed)``."""
     import torch
 
-    from bbp_torch.hessian import dense_hessian
     from bbp_torch.model import make_problem
+    from bbp_torch.operators.dense import dense_hessian
 
     N, p, p_star, a, alpha, seed = args
     problem = make_problem(N, p, p_star, alpha, a, seed=seed, device="auto")

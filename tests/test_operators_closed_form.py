@@ -1,67 +1,14 @@
-"""The Hessian (bbp_torch.hessian): the closed form against autograd, finite differences, the
-matrix-free product (chunks, float32 storage and products) and, for the Riemannian Hessian on
-the spheres, the Hessian in a retraction chart and second derivatives along geodesics."""
+"""The matrix-free product from the closed form (bbp_torch.operators.closed_form) against the
+dense Hessian: chunks, float32 storage of X, float32 products (a narrower copy of X made once),
+and every layout of its two passes (bbp_torch.layouts)."""
 
 import pytest
 import torch
+from operator_cases import CASES, rel_err
 
-from bbp_torch.hessian import (
-    HessianOperator,
-    autograd_hessian,
-    dense_hessian,
-    gradient,
-)
-from bbp_torch.model import loss_from_output, make_problem
-
-CASES = [  # (N, p, p_star, a, alpha)
-    (24, 1, 1, 0.7, 3.0),  # phase retrieval
-    (20, 2, 1, 0.7, 2.5),
-    (16, 3, 1, 1.5, 4.0),
-    (15, 2, 3, 0.3, 3.0),  # p < p*
-    (12, 4, 2, 2.0, 1.5),
-]
-
-
-def rel_err(A, B):
-    return float((A - B).abs().max() / B.abs().max())
-
-
-def autograd_loss_grad(problem, W):
-    W = W.clone().requires_grad_(True)
-    loss = problem.loss(W)
-    (g,) = torch.autograd.grad(loss, W)
-    return g
-
-
-@pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
-def test_closed_form_equals_autograd(N, p, p_star, a, alpha, device):
-    problem = make_problem(N, p, p_star, alpha, a, seed=3, device=device)
-    H = dense_hessian(problem)
-    assert H.shape == (p * N, p * N)
-    assert rel_err(H, autograd_hessian(problem)) < 1e-10
-    assert torch.equal(H, H.T)
-
-
-@pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
-def test_gradient_equals_autograd(N, p, p_star, a, alpha, device):
-    problem = make_problem(N, p, p_star, alpha, a, seed=4, device=device)
-    assert rel_err(gradient(problem), autograd_loss_grad(problem, problem.W)) < 1e-10
-
-
-@pytest.mark.parametrize("N,p,p_star,a,alpha", CASES[:4])
-def test_closed_form_equals_finite_differences_of_gradient(N, p, p_star, a, alpha):
-    problem = make_problem(N, p, p_star, alpha, a, seed=5)
-    H = dense_hessian(problem)
-    eps = 1e-5
-    W = problem.W
-    cols = []
-    for j in range(p * N):
-        E = torch.zeros(p * N, dtype=W.dtype)
-        E[j] = eps
-        E = E.reshape(p, N)
-        cols.append(((gradient(problem, W + E) - gradient(problem, W - E)) / (2 * eps)).reshape(-1))
-    H_fd = torch.stack(cols, dim=1)
-    assert rel_err(H_fd, H) < 1e-7
+from bbp_torch.model import make_problem
+from bbp_torch.operators.closed_form import HessianOperator
+from bbp_torch.operators.dense import dense_hessian
 
 
 @pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
@@ -92,60 +39,6 @@ def test_hvp_at_another_point_and_float32_storage(device):
     assert rel_err(op32.matvec(V), dense_hessian(problem) @ V) < 1e-5
 
 
-def radial_basis(W):
-    p, N = W.shape
-    U = torch.zeros(p * N, p, dtype=W.dtype, device=W.device)
-    for k in range(p):
-        U[k * N:(k + 1) * N, k] = W[k] / N**0.5
-    return U
-
-
-@pytest.mark.parametrize("N,p,p_star,a,alpha", CASES)
-def test_spherical_hessian_is_the_hessian_in_the_retraction_chart(N, p, p_star, a, alpha,
-                                                                   device, spherical_chart):
-    """Independent of the projector formula: zero on the radial directions, and on the tangent
-    space the autograd Hessian of L(R(W, B c)) (second-order retraction, see conftest)."""
-    problem = make_problem(N, p, p_star, alpha, a, seed=8, device=device)
-    Hs = dense_hessian(problem, kind="spherical")
-    U = radial_basis(problem.W)
-    scale = Hs.abs().max()
-    assert float((Hs @ U).abs().max() / scale) < 1e-12
-    B, H_chart = spherical_chart(problem)
-    assert float((B.T @ U).abs().max()) < 1e-12  # B spans the tangent space
-    assert rel_err(Hs, B @ H_chart @ B.T) < 1e-10
-    assert rel_err(Hs, autograd_hessian(problem, kind="spherical")) < 1e-10
-    # The chart is a real check: the tangent Hessian without the multipliers differs.
-    P = B @ B.T
-    assert rel_err(P @ dense_hessian(problem) @ P, B @ H_chart @ B.T) > 1e-3
-
-
-@pytest.mark.parametrize("N,p,p_star,a,alpha", CASES[:3])
-def test_spherical_hessian_is_second_derivative_along_geodesics(N, p, p_star, a, alpha):
-    """v^T H_sph v equals d^2/dt^2 L(gamma(t)) at t=0 for the geodesic of the product of spheres."""
-    problem = make_problem(N, p, p_star, alpha, a, seed=9)
-    W = problem.W
-    Hs = dense_hessian(problem, kind="spherical")
-    gen = torch.Generator().manual_seed(1)
-    for _ in range(3):
-        V = torch.randn(p, N, generator=gen, dtype=W.dtype)
-        V = V - (V * W).sum(1, keepdim=True) * W / N  # tangent
-        theta = V.norm(dim=1, keepdim=True) / N**0.5
-        direction = V / V.norm(dim=1, keepdim=True) * N**0.5
-
-        def along(t, theta=theta, direction=direction):
-            curve = torch.cos(theta * t) * W + torch.sin(theta * t) * direction
-            h = problem.X @ curve.T / N**0.5
-            return loss_from_output((h * h).mean(1), problem.y, problem.a)
-
-        t0 = torch.zeros((), dtype=W.dtype)
-        second = torch.func.grad(torch.func.grad(along))(t0)
-        v = V.reshape(-1)
-        assert abs(float(v @ Hs @ v) - float(second)) < 1e-10 * float(Hs.abs().max()) * N * p
-        # The curve stays on the product of spheres.
-        curve = torch.cos(theta * 0.3) * W + torch.sin(theta * 0.3) * direction
-        assert torch.allclose(curve.norm(dim=1), torch.full((p,), N**0.5, dtype=W.dtype))
-
-
 def test_chunked_float32_product_matches_dense():
     problem = make_problem(80, 3, 1, 3.0, 0.7, seed=6, data_dtype="float32")
     H = HessianOperator(problem).dense()
@@ -153,17 +46,6 @@ def test_chunked_float32_product_matches_dense():
     for chunk in (None, 7, 1000):
         HV = HessianOperator(problem, chunk_size=chunk).matvec(V)
         assert float((HV - H @ V).abs().max()) < 1e-12 * float((H @ V).abs().max())
-
-
-@pytest.mark.parametrize("p,activation", [(1, "quadratic"), (2, "quadratic"), (3, "tanh")])
-def test_dense_build_over_several_panels_matches_the_product_and_is_symmetric(p, activation):
-    """N = 300 takes the CPU build over several row panels (the last one short): the dense
-    matrix is exactly symmetric and equals the matrix-free product applied to the identity."""
-    problem = make_problem(300, p, 1, 2.0, 0.7, seed=11, activation=activation)
-    H = dense_hessian(problem)
-    assert torch.equal(H, H.T)
-    from_products = HessianOperator(problem).matvec(torch.eye(300 * p, dtype=H.dtype))
-    assert rel_err(H, from_products) < 1e-12
 
 
 def test_float32_compute_dtype_product_is_close_and_leaves_the_operator_alone():
@@ -185,15 +67,15 @@ def test_float32_products_on_float64_x_use_one_float32_copy_of_x():
     problem = make_problem(100, 2, 1, 3.0, 0.7, seed=4)
     op = HessianOperator(problem)
     low = op.with_compute_dtype(torch.float32)
-    assert low._X.dtype == torch.float32 and problem.X.dtype == torch.float64
-    assert torch.equal(low._X, problem.X.to(torch.float32)) and not hasattr(op, "_X")
+    assert low.data.dtype == torch.float32 and problem.X.dtype == torch.float64
+    assert torch.equal(low.data, problem.X.to(torch.float32)) and op.data is problem.X
     V = torch.randn(200, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     exact, approx = op.matvec(V), low.matvec(V)
     assert 0 < float((approx - exact).norm() / exact.norm()) < 1e-5
     again = low.with_compute_dtype(torch.float32)  # a float32 operator's copy is not redone
-    assert again._X is low._X and torch.equal(again.matvec(V), approx)
+    assert again.data is low.data and torch.equal(again.matvec(V), approx)
     back = low.with_compute_dtype(torch.float64)  # and float64 products use X itself again
-    assert not hasattr(back, "_X") and torch.equal(back.matvec(V), exact)
+    assert back.data is problem.X and torch.equal(back.matvec(V), exact)
 
 
 @pytest.mark.parametrize("data_dtype, activation", [("float32", "quadratic"),
@@ -269,9 +151,3 @@ def test_layout_choice_keeps_the_first_within_the_margin():
     assert _first_within_margin({"plain": 1.0, "other": MARGIN * 0.99}) == "other"
     assert _first_within_margin({"plain": 1.0, "b": 0.50, "c": 0.47}) == "b"
     assert _first_within_margin({"plain": 1.0, "b": 0.60, "c": 0.40}) == "c"
-
-
-def test_hessian_kind_is_checked():
-    problem = make_problem(10, 1, 1, 2.0, 0.7)
-    with pytest.raises(ValueError, match="hessian.kind"):
-        dense_hessian(problem, kind="riemann")
