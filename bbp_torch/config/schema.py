@@ -39,30 +39,22 @@ def one_of(names: tuple[str, ...] | list[str]) -> str:
 class FieldSpec:
     """What a field means and which values it accepts.
 
-    ``check(value)`` returns what is wrong with ``value`` (a phrase) or None; ``hint`` is the
+    ``check(value)`` returns what is wrong with ``value`` (a phrase) or None; ``fix`` is the
     advice printed after it. ``choices``, when given, returns the accepted values (read from
-    their registry at the time of asking): a value outside them is refused before ``check``
-    runs, and ``{choices}`` in ``text`` and ``hint`` stands for them in words. Checks see one
+    their registry at the time of asking): a value outside them is refused, naming them, before
+    ``check`` runs, and ``{choices}`` in ``text`` stands for them in words. Checks see one
     field alone; rules between fields live in :func:`bbp_torch.config.validate.validate`.
     """
 
     text: str
     check: Callable[[Any], str | None] | None = None
-    hint: str = ""
+    fix: str = ""
     choices: Callable[[], tuple[str, ...]] | None = None
-
-    def _fill(self, template: str) -> str:
-        return template.format(choices=one_of(self.choices())) if self.choices else template
 
     @property
     def doc(self) -> str:
         """The help text (``bbp --help``), its choices filled in."""
-        return self._fill(self.text)
-
-    @property
-    def fix(self) -> str:
-        """The advice printed after an error, its choices filled in."""
-        return self._fill(self.hint)
+        return self.text.format(choices=one_of(self.choices())) if self.choices else self.text
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with ``value`` alone (not one of the choices, or its check), or
@@ -76,10 +68,10 @@ SPEC = "bbp_spec"  # the metadata key of a field's FieldSpec
 
 
 def setting(default: Any = MISSING, text: str = "", check: Callable | None = None,
-            hint: str = "", *, choices: Callable[[], tuple[str, ...]] | None = None,
+            fix: str = "", *, choices: Callable[[], tuple[str, ...]] | None = None,
             factory: Callable | None = None) -> Any:
     """A schema field: its default (or ``factory`` for a group) and its :class:`FieldSpec`."""
-    metadata = {SPEC: FieldSpec(text, check, hint, choices)}
+    metadata = {SPEC: FieldSpec(text, check, fix, choices)}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -216,26 +208,26 @@ class ProblemConfig:
                        "Set problem.a=0.7, say (problem.a=50 for tanh).")
     activation: str = setting("quadratic", "activation of teacher and student: {choices} "
                               "(quadratic is the theory's model)",
-                              hint="Set problem.activation to one of {choices} (default "
-                              "quadratic).", choices=activation_names)
+                              fix="Set problem.activation=quadratic (the default).",
+                              choices=activation_names)
 
 
 @dataclass
 class HessianConfig:
     kind: str = setting("euclidean", "{choices} (spherical: Riemannian, on |w_k|^2 = N)",
-                        hint="Set hessian.kind to one of {choices} (default euclidean).",
+                        fix="Set hessian.kind=euclidean (the default).",
                         choices=hessian_kinds)
     product: str = setting("closed_form", "{choices} (autograd: Hessian-vector products of the "
                            "student module by torch.func, no closed form needed)",
-                           hint="Set hessian.product to one of {choices} (default "
-                           "closed_form).", choices=hessian_products)
+                           fix="Set hessian.product=closed_form (the default).",
+                           choices=hessian_products)
 
 
 @dataclass
 class SolverConfig:
     name: str = setting("dense", "{choices}: a registered solver (dense: LAPACK on the built "
                         "H; iterative: matrix-free block Lanczos) or auto (dense or iterative "
-                        "by size)", hint="Set solver.name=dense for small problems.",
+                        "by size)", fix="Set solver.name=dense for small problems.",
                         choices=solver_choices)
     k: int | None = setting(None, "bottom eigenpairs; null = max(8, p*p_star + 4)",
                             _int_range(1), "Set solver.k=8, or null for the default.")
@@ -311,10 +303,10 @@ class Config:
                          "seed=0 seeds=20.")
     device: str = setting("auto", "auto (CUDA when present), cpu, cuda, cuda:K", _device,
                           "Set device=auto to use CUDA when present and the CPU otherwise.")
-    dtype: str = setting("float64", "arithmetic precision: {choices}", hint="Set dtype=float64.",
+    dtype: str = setting("float64", "arithmetic precision: {choices}", fix="Set dtype=float64.",
                          choices=dtypes)
     data_dtype: str | None = setting(None, "storage precision of X ({choices}); null = dtype",
-                                     hint="Set data_dtype=float32 to halve the memory of X, or "
+                                     fix="Set data_dtype=float32 to halve the memory of X, or "
                                      "null.", choices=dtypes)
     threads: int | None = setting(None, "BLAS/torch threads of a run; null = every core this "
                                   "process may use", _int_range(1, 4096),
@@ -326,14 +318,14 @@ class Config:
 @dataclass
 class TrainConfig:
     method: str = setting("spherical_gd", "{choices} (gd: in weight space; spherical_gd: "
-                          "Riemannian step)", hint="Set train.method to one of {choices} (default "
-                          "spherical_gd).", choices=training_methods)
+                          "Riemannian step)", fix="Set train.method=spherical_gd (the default).",
+                          choices=training_methods)
     lr: float = setting(0.1, "learning rate in natural units: eta = lr * p * N / M",
                         _positive_at_most(1e6), "Set train.lr=0.1, say.")
     steps: int = setting(3000, "step budget", _int_range(0, 10**9), "Set train.steps=3000.")
     init: str = setting("random", "{choices} (spectral: from the bottom p*p_star Hessian "
-                        "eigenvectors at init)", hint="Set train.init to one of {choices} (default "
-                        "random).", choices=training_inits)
+                        "eigenvectors at init)", fix="Set train.init=random (the default).",
+                        choices=training_inits)
     track_every: int = setting(100, "steps between measurements", _int_range(1),
                                "Set train.track_every=100, say.")
     hessian_every: int | None = setting(None, "steps between Hessians (a multiple of "
@@ -344,7 +336,7 @@ class TrainConfig:
         "auto", "the Hessian of every eigensolve of the run (at init and along the descent): "
         "{choices}; auto = spherical for train.method=spherical_gd (the landscape the descent "
         "sees), else euclidean; the record holds the resolved value, which also sets "
-        "hessian.kind", hint="Set train.track_hessian to one of {choices} (default auto).",
+        "hessian.kind", fix="Set train.track_hessian=auto (the default).",
         choices=lambda: ("auto", *hessian_kinds()))
     gen_tol: float = setting(1e-2, "stop, and count as a success, when the gen. error is below "
                              "it", _at_least_zero, "Use 0 to never stop on it.")
