@@ -1,7 +1,5 @@
-"""The configuration (bbp_torch.config): the composed defaults, the validation of every field
-and of the rules between fields, the memory guards, and the presets and launchers of conf/."""
-
-from pathlib import Path
+"""The validation (bbp_torch.config.validate): the derived defaults decided once, every field's
+check, the rules between fields, the memory guards, and the training rules."""
 
 import pytest
 import torch
@@ -10,16 +8,7 @@ from omegaconf import OmegaConf
 
 from bbp_torch.cli.app import check_overrides
 from bbp_torch.cli.bbp import APP
-from bbp_torch.config import CONFIG_DIR, Config, ConfigError, TrainRunConfig, validate
-
-
-def test_default_config_composes_and_validates(compose):
-    cfg = compose()
-    c = validate(cfg).config
-    assert (c.problem.N, c.problem.p, c.problem.p_star) == (400, 2, 1)
-    assert (c.problem.a, c.problem.alpha, c.seed) == (0.7, 3.0, 0)
-    assert c.hessian.kind == "euclidean" and c.solver.name == "dense"
-    assert c.solver.k >= c.problem.p * c.problem.p_star + 1
+from bbp_torch.config import Config, ConfigError, TrainRunConfig, validate
 
 
 def test_validate_is_pure_and_fills_in_the_derived_defaults(compose):
@@ -216,45 +205,3 @@ def test_riemannian_hessian_needs_the_spherical_method():
 def test_the_bbp_schema_has_no_train_group():
     with pytest.raises(ConfigError, match="train"):
         validate(small_train_config(), Config)
-
-
-# ----------------------------------------------------------------------------- conf/
-
-
-def presets():
-    return sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
-
-
-def preset_app(name: str) -> str:
-    """The app a preset belongs to: bbp-train for the presets that set the train group."""
-    preset = OmegaConf.load(Path(CONFIG_DIR, "experiment", f"{name}.yaml"))
-    return "bbp-train" if "train" in preset else "bbp"
-
-
-def test_the_presets_of_both_apps_are_there():
-    apps = {name: preset_app(name) for name in presets()}
-    assert apps.get("train_success") == "bbp-train"
-    assert "fig1_overlap" in apps and apps["fig1_overlap"] == "bbp"
-
-
-@pytest.mark.parametrize("name", presets())
-def test_experiment_presets_compose_and_validate(name, compose):
-    """Each preset composes with its own app and validates against that app's schema (the
-    train group of a training preset is checked too)."""
-    app = preset_app(name)
-    schema = TrainRunConfig if app == "bbp-train" else Config
-    cfg = compose([f"+experiment={name}"], app=app, hydra=True)
-    resolved = validate(cfg, schema)
-    assert isinstance(resolved.config, schema)
-    assert cfg.name != "default", "a preset names its own sweep folder"
-    if app == "bbp-train":
-        preset = OmegaConf.load(Path(CONFIG_DIR, "experiment", f"{name}.yaml"))
-        for key, value in preset.train.items():  # the preset's train group reached the run
-            assert getattr(resolved.config.train, key) == value, key
-
-
-def test_slurm_launcher_config_composes(compose):
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    cfg = compose(["hydra/launcher=slurm"], hydra=True)
-    assert "submitit" in cfg.hydra.launcher._target_
-    assert cfg.hydra.launcher.timeout_min > 0
