@@ -152,15 +152,15 @@ def activation_names() -> tuple[str, ...]:
 
 
 def hessian_kinds() -> tuple[str, ...]:
-    """``hessian.kind``: :data:`bbp_torch.hessian.KINDS`."""
-    from bbp_torch.hessian import KINDS
+    """``hessian.kind``: :data:`bbp_torch.operators.registry.KINDS`."""
+    from bbp_torch.operators.registry import KINDS
 
     return tuple(KINDS)
 
 
 def hessian_products() -> tuple[str, ...]:
-    """``hessian.product``: :data:`bbp_torch.hessian.PRODUCTS`."""
-    from bbp_torch.hessian import PRODUCTS
+    """``hessian.product``: :data:`bbp_torch.operators.registry.PRODUCTS`."""
+    from bbp_torch.operators.registry import PRODUCTS
 
     return tuple(PRODUCTS)
 
