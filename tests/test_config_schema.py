@@ -93,7 +93,7 @@ def test_an_activation_added_to_the_registry_is_accepted_and_listed(softplus):
 
 
 def test_a_hessian_kind_added_to_the_registry_is_accepted_and_listed(monkeypatch):
-    import bbp_torch.hessian as hessian
+    from bbp_torch.operators import registry as hessian
 
     monkeypatch.setattr(hessian, "KINDS", (*hessian.KINDS, "fancy"))
     check_field("hessian.kind", "fancy")

@@ -3,15 +3,13 @@
 * :mod:`.schema` - the dataclasses (:class:`Config` for ``bbp``, :class:`TrainRunConfig` for
   ``bbp-train``); each field carries its help text, check and fix (:func:`.schema.setting`),
   and the choices of a field come from their registry (activations, Hessian kinds, solvers);
-* :mod:`.validate` - :func:`validate`: every check, the rules between fields, the derived
+* :mod:`.validation` - :func:`validate`: every check, the rules between fields, the derived
   defaults decided once (:class:`Resolved`), the memory guards;
 * :mod:`.resources` - cores and threads, devices, physical memory, the memory models.
 
 The names below are re-exported here; the solver tuning rules are those of
 :mod:`bbp_torch.spectrum.tuning`, ``CONFIG_DIR`` that of :mod:`bbp_torch.paths`. Patch a name in
-its defining module (``bbp_torch.config.resources.total_memory_gb``, ...), not here; the
-attribute ``bbp_torch.config.validate`` is the function, the module is reached by ``from
-bbp_torch.config.validate import ...``.
+its defining module (``bbp_torch.config.resources.total_memory_gb``, ...), not here.
 """
 
 from bbp_torch.config.resources import (
@@ -50,7 +48,7 @@ from bbp_torch.config.schema import (
     schema_fields,
     setting,
 )
-from bbp_torch.config.validate import (
+from bbp_torch.config.validation import (
     ConfigError,
     Resolved,
     check_field,

@@ -4,7 +4,7 @@
 with Hydra's ConfigStore by :func:`register_configs`, and ``conf/`` holds only what differs from
 them (presets, launchers, Hydra's own settings). Each field is declared by :func:`setting`,
 which keeps its :class:`FieldSpec` (help text, check, fix) in the field's metadata: ``bbp
---help``, :data:`FIELDS` and :func:`bbp_torch.config.validate.check_field` all read it there.
+--help``, :data:`FIELDS` and :func:`bbp_torch.config.validation.check_field` all read it there.
 The choices of a field named by a registry (activations, Hessian kinds and products, solvers,
 training methods and starts) are read from that registry when asked for, so adding an
 activation or a solver is one entry in its own module. Importing this module imports no torch.
@@ -43,7 +43,7 @@ class FieldSpec:
     advice printed after it. ``choices``, when given, returns the accepted values (read from
     their registry at the time of asking): a value outside them is refused, naming them, before
     ``check`` runs, and ``{choices}`` in ``text`` stands for them in words. Checks see one
-    field alone; rules between fields live in :func:`bbp_torch.config.validate.validate`.
+    field alone; rules between fields live in :func:`bbp_torch.config.validation.validate`.
     """
 
     text: str

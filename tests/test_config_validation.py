@@ -1,4 +1,4 @@
-"""The validation (bbp_torch.config.validate): the derived defaults decided once, every field's
+"""The validation (bbp_torch.config.validation): the derived defaults decided once, every field's
 check, the rules between fields, the memory guards, and the training rules."""
 
 import pytest
