@@ -5,7 +5,6 @@ the tables alone, and the training figure's own script."""
 
 import dataclasses
 import importlib
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import load_module
 from omegaconf import OmegaConf
 
 from bbp_torch import figures as figures_package
@@ -34,10 +34,7 @@ PRESETS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"
 
 
 def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SCRIPTS / f"{name}.py")
 
 
 # ----------------------------------------------------------------------------- presets, grids
