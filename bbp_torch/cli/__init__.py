@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 
-def exit_with(main: Callable[[], int]) -> None:  # pragma: no cover - console scripts
+def exit_with(main: Callable[[], int]) -> None:
     """Run a command's ``main`` and exit with its code; output cut short by a closed pipe
     (``bbp --help | head``) ends quietly."""
     try:
