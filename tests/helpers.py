@@ -34,3 +34,16 @@ def load_module(path: str | Path):
 SMALL_RUN = ("problem.N=60", "problem.alpha=2.0", "logging.figures=false")
 SMALL_SWEEP = ("-m", "problem.N=40", "seed=0,1,2", "theory=false", "logging.tensorboard=false",
                "logging.progress=false", "hydra/launcher=basic")
+
+
+def printed_numbers(text: str, label: str) -> list[float]:
+    """The first number after ``label`` on each printed line that holds it (how a test reads a
+    value back from a printed summary without pinning its layout)."""
+    import re
+
+    number = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan")
+    found = []
+    for line in text.splitlines():
+        if label in line and (match := number.search(line.split(label, 1)[1])):
+            found.append(float(match.group()))
+    return found

@@ -5,6 +5,7 @@ import csv
 import json
 
 import pytest
+from helpers import printed_numbers
 
 from bbp_torch import theory
 
@@ -12,14 +13,16 @@ from bbp_torch import theory
 def test_table_prints_the_thresholds_of_the_theory(command):
     result = command("bbp-theory", "table", "--a", "0.7", "1.5", "--p", "1", "2", "inf")
     assert result.code == 0, result.err
-    for a in (0.7, 1.5):
-        assert f"a = {a:g}   (p -> inf limit {(a + 1) / 2:.6f})" in result.out
+    limits = printed_numbers(result.out, "p -> inf limit")  # one per a, in order
+    assert limits == pytest.approx([(0.7 + 1) / 2, (1.5 + 1) / 2], rel=1e-6)
+    blocks = result.out.split("\na = ")[1:]  # one block of rows per a
+    for a, block in zip((0.7, 1.5), blocks, strict=True):
         for p in (1, 2):
-            row = next(line for line in result.out.splitlines()
-                       if line.split()[:1] == [str(p)] and f"{theory.alpha_bbp(p, 1, a):.6f}"
-                       in line)
+            row = next(line.split() for line in block.splitlines() if line.split()[:1] == [str(p)])
+            assert float(row[1]) == pytest.approx(theory.alpha_bbp(p, 1, a), rel=1e-5)
             assert theory.transition_type(p, 1, a) in row
-    assert "critical a (continuous below, discontinuous above): p=1: " in result.out
+    critical = printed_numbers(result.out, "p=2: ")  # the critical a of p = 2
+    assert critical == pytest.approx([theory.critical_a(2, 1)], rel=1e-3)
     default = command("bbp-theory")  # no subcommand: the table with its defaults
     assert default.code == 0 and "a = 0.7" in default.out and "a = 1.5" in default.out
 
