@@ -1,6 +1,8 @@
 """The commands: ``bbp`` (:mod:`.bbp`), ``bbp-train`` (:mod:`.train`), ``bbp-theory``
-(:mod:`.theory`) and ``bbp-collect`` (:mod:`.collect`). Thin: they parse, call the library and
-map outcomes to exit codes (0 ok, 1 a run failed or did not converge, 2 the input was refused).
+(:mod:`.theory`), ``bbp-collect`` (:mod:`.collect`) and ``bbp-figures`` (:mod:`.figures`). Thin:
+they parse, call the library, print, and map outcomes to exit codes (0 ok, 1 a run failed or did
+not converge, 2 the input was refused); ``bbp`` and ``bbp-train`` return their outcome
+(:func:`.app.run_command`).
 """
 
 import os

@@ -1,7 +1,8 @@
 """The Hydra plumbing of ``bbp`` and ``bbp-train``: help, the command-line check, the job
 function, sweep accounting and exit codes.
 
-:func:`main_for` runs one command line:
+:func:`run_command` runs one command line and returns what it did (:class:`CommandOutcome`:
+the exit code, a single run's outcome, a sweep's counts):
 
 1. ``--help``: the command's own help (its purpose, its groups, its presets, every field).
 2. The overrides are checked against the app's schema (unknown keys, ``+key=`` included, wrong
@@ -17,10 +18,9 @@ Exit codes: 0 when every run is ok (or was already finished); 1 when a run faile
 converge; 2 when the input was refused (Hydra's own composition errors included); 130 when
 interrupted (Ctrl-C).
 
-:func:`run_command` returns what the command line did (:class:`CommandOutcome`: the exit code,
-a single run's outcome, a sweep's counts); nothing outlives the call. Hydra builds the
-callbacks from the config by name, so they reach the command line's :class:`_Invocation`
-through a context variable that :func:`run_command` sets for the call only.
+Nothing outlives a call, and ``sys.argv`` is left alone (Hydra reads the command line given).
+Hydra builds the callbacks from the config by name, so they reach the command line's
+:class:`_Invocation` through a context variable that :func:`run_command` sets for the call only.
 """
 
 from __future__ import annotations
@@ -289,24 +289,26 @@ def check_overrides(app: App, overrides: list[str]) -> None:
 # ----------------------------------------------------------------------------- Hydra
 
 
-def _job_function(app: App):
-    kind = job_kind(app.name)
+@dataclass(frozen=True)
+class _Job:
+    """The task function Hydra runs for each job (a plain object: a launcher may pickle it to a
+    worker process, where no command line is running)."""
 
-    def job(cfg: DictConfig) -> int:
-        state = _current(cfg)
+    app: str
+
+    def __call__(self, cfg: DictConfig) -> int:
+        state = _INVOCATION.get() or _Invocation(self.app)
         state.started = True
         hc = HydraConfig.get()
         run_dir = Path(hc.runtime.output_dir)
         multirun = hc.mode == RunMode.MULTIRUN
-        outcome = run_job(kind, cfg, run_dir, in_sweep=multirun,
+        outcome = run_job(job_kind(self.app), cfg, run_dir, in_sweep=multirun,
                           seed_dir=seed_folders(hc) if multirun else None)
         if multirun:
             print(progress_line(hc.sweep.dir), flush=True)
         else:
             state.run, state.exit_code = outcome, outcome.exit_code
         return outcome.exit_code
-
-    return job
 
 
 class SweepAccounting(Callback):
@@ -415,7 +417,7 @@ def _run_hydra(app: App, argv: list[str]) -> None:
     setbase("1.3")
     parser = get_args_parser()
     args = parser.parse_args(argv)
-    job = _job_function(app)
+    job = _Job(app.name)
     if args.experimental_rerun is not None:
         job(_get_rerun_conf(args.experimental_rerun, args.overrides))
         _flush_loggers()
