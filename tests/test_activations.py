@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import rel_err
 
 from bbp_torch.activations import ACTIVATIONS, get_activation
 from bbp_torch.config import ConfigError, SolverConfig, TrainRunConfig, validate
@@ -34,10 +35,6 @@ CASES = [  # (N, p, p_star, alpha); a is chosen per activation
     (8, 3, 2, 4.0),
 ]
 A = {"quadratic": 0.7, "tanh": 50.0, "erf": 1.5, "sigmoid": 1.0, "relu": 0.7}
-
-
-def rel_err(A_, B):
-    return float((A_ - B).abs().max() / B.abs().max())
 
 
 def away_from_kink(problem, margin: float = 1e-3) -> bool:

@@ -10,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import SMALL_RUN
+
 from bbp_torch.results import find_records, load_table, read_record
 from bbp_torch.sweeps import expected_runs
 
-SMALL = ["problem.N=60", "problem.alpha=2.0", "logging.figures=false"]
+SMALL = list(SMALL_RUN)
 
 
 def test_app_end_to_end_writes_record_and_events(tmp_path, command):

@@ -3,6 +3,7 @@ Davidson against dense eigh, its exact residuals, the products it saves, its sto
 
 import pytest
 import torch
+from helpers import subspace_overlap
 
 from bbp_torch.config import SolverConfig, refinement_basis_size
 from bbp_torch.hessian import HessianOperator
@@ -10,11 +11,6 @@ from bbp_torch.model import make_problem
 from bbp_torch.spectrum import bottom_eigenpairs
 from bbp_torch.spectrum.davidson import block_davidson
 from bbp_torch.spectrum.lanczos import iterative_bottom
-
-
-def subspace_overlap(A, B):
-    """``||A^T B||_F^2 / k`` for orthonormal (n, k) columns: 1 when the spans coincide."""
-    return float((A.T @ B).pow(2).sum() / A.shape[1])
 
 
 def perturbed(vectors: torch.Tensor, size: float, seed: int) -> torch.Tensor:

@@ -1,10 +1,10 @@
 """The worked examples of examples/, each run at a small size from a folder outside the
 repository: they finish, draw their figure, and their numbers agree with the package."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from helpers import load_module
 
 from bbp_torch import theory
 
@@ -12,10 +12,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def example(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(EXAMPLES / f"{name}.py")
 
 
 def test_every_example_is_tested_and_listed():

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import SMALL_SWEEP
 
 from bbp_torch.config import ConfigError, validate
 from bbp_torch.jobs import job_kind, run_job
 from bbp_torch.results import RECORD_NAME, RecordError, find_records, read_record
 from bbp_torch.study import run_study
 
-SWEEP = ["-m", "problem.N=40", "seed=0,1,2", "theory=false", "logging.tensorboard=false",
-         "logging.progress=false", "hydra/launcher=basic"]
+SWEEP = list(SMALL_SWEEP)
 NOT_RECORDS = {"a list": "[1, 2]", "null": "null", "no status": '{"config": {}, "metrics": {}}',
                "metrics null": '{"status": "ok", "config": {}, "metrics": null}',
                "unknown status": '{"status": "done", "config": {}, "metrics": {}}'}
@@ -83,17 +83,6 @@ def test_json_that_is_not_a_record_is_unreadable_to_every_reader(tmp_path, comma
     assert "[sweep] 3 ok, 0 failed, 0 unconverged" in rerun.out
     assert rerun.err.count("already holds a finished record") == 2
     assert read_record(broken)["status"] == "ok"
-
-
-def test_accounting_of_a_sweep_names_an_unreadable_record(tmp_path, command):
-    from bbp_torch.cli.app import account_sweep
-
-    sweep = tmp_path / "outputs" / "multirun" / "default"
-    command("bbp", *SWEEP)
-    names = sorted(p.parent.name for p in find_records([sweep]))
-    (sweep / names[0] / RECORD_NAME).write_text("[1, 2]")
-    code = account_sweep(sweep, names)
-    assert code == 1
 
 
 def test_collect_decides_from_counts_and_writes_only_what_was_asked(tmp_path, command):

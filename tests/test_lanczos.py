@@ -3,6 +3,7 @@ known spectra, Hessians, float32 storage, mixed precision, stalls and the iterat
 
 import pytest
 import torch
+from helpers import subspace_overlap
 
 from bbp_torch.config import SolverConfig
 from bbp_torch.hessian import HessianOperator
@@ -11,11 +12,6 @@ from bbp_torch.spectrum import bottom_eigenpairs
 from bbp_torch.spectrum.lanczos import block_lanczos, iterative_bottom
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-
-
-def subspace_overlap(A, B):
-    """``||A^T B||_F^2 / k`` for orthonormal (n, k) columns: 1 when the spans coincide."""
-    return float((A.T @ B).pow(2).sum() / A.shape[1])
 
 
 def test_known_spectrum_with_degenerate_bottom(device, matrix_with_spectrum):

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from helpers import rel_err
 
 from bbp_torch.hessian import gradient
 from bbp_torch.model import (
@@ -12,10 +13,6 @@ from bbp_torch.model import (
     n_samples,
     resample_student,
 )
-
-
-def rel_err(A, B):
-    return float((A - B).abs().max() / B.abs().max())
 
 
 def test_streams_are_independent():

@@ -11,13 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bbp_torch import paths
-
 REPO = Path(__file__).resolve().parent.parent
-
-
-def test_a_checkout_reads_its_own_conf():
-    assert paths.config_dir() == REPO / "conf"
 
 
 @pytest.mark.slow

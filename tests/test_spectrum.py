@@ -11,11 +11,9 @@ from bbp_torch.errors import NumericalError
 from bbp_torch.hessian import HessianOperator
 from bbp_torch.model import make_problem
 from bbp_torch.spectrum import (
-    Eigenpairs,
     bottom_eigenpairs,
     dense_bottom,
     full_spectrum,
-    residual_norms,
     symmetric_eigh,
 )
 
@@ -89,29 +87,6 @@ def test_non_finite_hessian_is_a_numerical_error():
     problem.X[0, 0] = float("nan")
     with pytest.raises(NumericalError, match="non-finite"):
         dense_bottom(HessianOperator(problem), 2, 1e-8)
-
-
-def test_converged_needs_every_pair_within_tol_and_finite():
-    values = torch.tensor([-1.0, 0.5], dtype=torch.float64)
-    vectors = torch.eye(2, dtype=torch.float64)
-
-    def pairs(residuals, tol=1e-6, vals=values):
-        return Eigenpairs(values=vals, vectors=vectors, solver="dense", tol=tol, scale=2.0,
-                          residuals=torch.tensor(residuals, dtype=torch.float64))
-
-    assert pairs([1e-7, 2e-6]).relative_residuals == pytest.approx([5e-8, 1e-6])
-    assert pairs([1e-7, 2e-6]).converged
-    assert not pairs([1e-7, 2.2e-6]).converged  # one pair above tol * scale
-    assert not pairs([1e-7, float("nan")]).converged
-    assert not pairs([0.0, 0.0], vals=torch.tensor([float("inf"), 0.0])).converged
-    A = torch.diag(values)
-
-    class Dense:
-        def matvec(self, V):
-            return A @ V
-
-    res = residual_norms(Dense(), torch.tensor([-1.0, 0.4], dtype=torch.float64), vectors)
-    assert torch.allclose(res, torch.tensor([0.0, 0.1], dtype=torch.float64), atol=1e-15)
 
 
 class MatrixOperator:

@@ -4,12 +4,13 @@ against independent computations of the same numbers."""
 import numpy as np
 import pytest
 import torch
+from helpers import SMALL_RUN
 
 from bbp_torch.hessian import dense_hessian
 from bbp_torch.model import make_problem
 from bbp_torch.study import run_study, run_training
 
-SMALL = ["problem.N=60", "problem.alpha=2.0", "logging.figures=false"]
+SMALL = list(SMALL_RUN)
 
 
 # ----------------------------------------------------------------------------- run_study

@@ -1,6 +1,8 @@
 """The commands: ``bbp`` (:mod:`.bbp`), ``bbp-train`` (:mod:`.train`), ``bbp-theory``
-(:mod:`.theory`) and ``bbp-collect`` (:mod:`.collect`). Thin: they parse, call the library and
-map outcomes to exit codes (0 ok, 1 a run failed or did not converge, 2 the input was refused).
+(:mod:`.theory`), ``bbp-collect`` (:mod:`.collect`) and ``bbp-figures`` (:mod:`.figures`). Thin:
+they parse, call the library, print, and map outcomes to exit codes (0 ok, 1 a run failed or did
+not converge, 2 the input was refused); ``bbp`` and ``bbp-train`` return their outcome
+(:func:`.app.run_command`).
 """
 
 import os
@@ -8,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 
-def exit_with(main: Callable[[], int]) -> None:  # pragma: no cover - console scripts
+def exit_with(main: Callable[[], int]) -> None:
     """Run a command's ``main`` and exit with its code; output cut short by a closed pipe
     (``bbp --help | head``) ends quietly."""
     try:

@@ -1,7 +1,8 @@
 """The Hydra plumbing of ``bbp`` and ``bbp-train``: help, the command-line check, the job
 function, sweep accounting and exit codes.
 
-:func:`main_for` runs one command line:
+:func:`run_command` runs one command line and returns what it did (:class:`CommandOutcome`:
+the exit code, a single run's outcome, a sweep's counts):
 
 1. ``--help``: the command's own help (its purpose, its groups, its presets, every field).
 2. The overrides are checked against the app's schema (unknown keys, ``+key=`` included, wrong
@@ -16,15 +17,20 @@ function, sweep accounting and exit codes.
 Exit codes: 0 when every run is ok (or was already finished); 1 when a run failed or did not
 converge; 2 when the input was refused (Hydra's own composition errors included); 130 when
 interrupted (Ctrl-C).
+
+Nothing outlives a call, and ``sys.argv`` is left alone (Hydra reads the command line given).
+Hydra builds the callbacks from the config by name, so they reach the command line's
+:class:`_Invocation` through a context variable that :func:`run_command` sets for the call only.
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import MISSING, dataclass
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
@@ -71,9 +77,13 @@ class App:
     def schema(self) -> type:
         return job_kind(self.name).schema
 
+    def run(self, argv: list[str] | None = None) -> CommandOutcome:
+        """Run one command line (default ``sys.argv[1:]``); returns what it did."""
+        return run_command(self, argv)
+
     def main(self, argv: list[str] | None = None) -> int:
         """Run one command line (default ``sys.argv[1:]``); returns the exit code."""
-        return main_for(self, argv)
+        return self.run(argv).exit_code
 
     def entry(self) -> None:  # pragma: no cover - console script
         """The console script: run ``sys.argv`` and exit with its code."""
@@ -82,18 +92,63 @@ class App:
         exit_with(self.main)
 
 
-class _State:
-    """What the main process learns about the command line it runs (reset per command)."""
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep's folder, its run names and their counts (:func:`bbp_torch.sweeps.sweep_outcome`)."""
 
-    def __init__(self, app: str = "bbp") -> None:
-        self.app = app  # the command (and job kind) running
-        self.started = False  # a job or a sweep began: Hydra accepted the command line
-        self.exit_code = 0
-        self.sweep: tuple[Path, list[str]] | None = None  # (folder, run names) of a sweep begun
-        self.accounted = False  # the sweep's [sweep] line was printed
+    folder: Path
+    names: list[str]
+    counts: dict
 
 
-STATE = _State()
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What one command line did: its exit code; a single run's :class:`~bbp_torch.jobs.Outcome`
+    (its record) when it ran in this process; a sweep's :class:`SweepResult` once counted."""
+
+    exit_code: int
+    run: Outcome | None = None
+    sweep: SweepResult | None = None
+
+
+@dataclass
+class _Invocation:
+    """What the main process learns while Hydra runs one command line (one per call)."""
+
+    app: str  # the command (and job kind) running
+    started: bool = False  # a job or a sweep began: Hydra accepted the command line
+    run: Outcome | None = None  # a single run's outcome
+    sweep: tuple[Path, list[str]] | None = None  # (folder, run names) of a sweep begun
+    counted: SweepResult | None = None  # the sweep's counts, once its [sweep] line is printed
+    exit_code: int = 0
+
+    def account(self) -> int:
+        """Print the sweep's ``[sweep]`` line (once) and return its exit code."""
+        if self.counted is None:
+            self.counted, code = count_sweep(*self.sweep)
+            self.exit_code = code
+        return self.exit_code
+
+
+_INVOCATION: ContextVar[_Invocation | None] = ContextVar("bbp_invocation", default=None)
+
+
+@contextmanager
+def _invocation(app: str):
+    """The command line's :class:`_Invocation`, visible to the job and the callbacks for the
+    body only."""
+    state = _Invocation(app)
+    token = _INVOCATION.set(state)
+    try:
+        yield state
+    finally:
+        _INVOCATION.reset(token)
+
+
+def _current(config: DictConfig) -> _Invocation:
+    """The running command line's :class:`_Invocation` (a throwaway one when Hydra runs the
+    callbacks outside :func:`run_command`)."""
+    return _INVOCATION.get() or _Invocation(str(config.hydra.job.name))
 
 
 # ----------------------------------------------------------------------------- help
@@ -234,24 +289,26 @@ def check_overrides(app: App, overrides: list[str]) -> None:
 # ----------------------------------------------------------------------------- Hydra
 
 
-def _job_function(app: App):
-    kind = job_kind(app.name)
+@dataclass(frozen=True)
+class _Job:
+    """The task function Hydra runs for each job (a plain object: a launcher may pickle it to a
+    worker process, where no command line is running)."""
 
-    def job(cfg: DictConfig) -> int:
-        STATE.started = True
+    app: str
+
+    def __call__(self, cfg: DictConfig) -> int:
+        state = _INVOCATION.get() or _Invocation(self.app)
+        state.started = True
         hc = HydraConfig.get()
         run_dir = Path(hc.runtime.output_dir)
         multirun = hc.mode == RunMode.MULTIRUN
-        outcome = run_job(kind, cfg, run_dir, in_sweep=multirun,
+        outcome = run_job(job_kind(self.app), cfg, run_dir, in_sweep=multirun,
                           seed_dir=seed_folders(hc) if multirun else None)
         if multirun:
             print(progress_line(hc.sweep.dir), flush=True)
         else:
-            STATE.exit_code = outcome.exit_code
+            state.run, state.exit_code = outcome, outcome.exit_code
         return outcome.exit_code
-
-    return hydra.main(version_base="1.3", config_path=CONFIG_DIR,
-                      config_name=app.config_name)(job)
 
 
 class SweepAccounting(Callback):
@@ -262,25 +319,27 @@ class SweepAccounting(Callback):
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         """A single run: the job's own checks (:func:`bbp_torch.jobs.preflight`), before Hydra
         makes the run folder, so that a refused config or folder leaves no empty folders."""
-        checked = preflight(job_kind(STATE.app), config, Path(config.hydra.run.dir))
+        checked = preflight(job_kind(_current(config).app), config,
+                            Path(config.hydra.run.dir))
         if isinstance(checked, Outcome):
             raise SystemExit(checked.exit_code)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        STATE.started = True
+        state = _current(config)
+        state.started = True
         sweep_dir = Path(config.hydra.sweep.dir)
         names = sweep_run_names(config)
-        STATE.sweep = (sweep_dir, names)
+        state.sweep = (sweep_dir, names)
         problem = folder_problem(sweep_dir, files=(SWEEP_LOG, SWEEP_FILE)) or next(
             (p for p in (folder_problem(sweep_dir / name) for name in names) if p), None)
         if problem:
             counts = sweep_outcome(sweep_dir, names)
             if names and counts["ok"] + counts["unconverged"] == len(names):
-                print(f"{STATE.app}: {problem}; every run of the sweep has finished:",
+                print(f"{state.app}: {problem}; every run of the sweep has finished:",
                       file=sys.stderr, flush=True)
-                raise SystemExit(account_sweep(sweep_dir, names))
-            STATE.sweep = None
-            print(f"{STATE.app}: configuration error. Cannot write the sweep's folders: "
+                raise SystemExit(state.account())
+            state.sweep = None
+            print(f"{state.app}: configuration error. Cannot write the sweep's folders: "
                   f"{problem}. Make the folder writable or write elsewhere (name=... or "
                   "hydra.sweep.dir=...); a run folder is named by the overrides, so a name too "
                   "long needs fewer of them (a field at its default need not be set).",
@@ -289,14 +348,16 @@ class SweepAccounting(Callback):
         register_sweep(sweep_dir, names, list(config.hydra.overrides.task))
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        STATE.exit_code = account_sweep(*STATE.sweep)
+        state = _current(config)
+        if state.sweep is None:  # outside run_command: Hydra's config names the sweep
+            state.sweep = (Path(config.hydra.sweep.dir), sweep_run_names(config))
+        state.account()
 
 
-def account_sweep(sweep_dir: Path, names: list[str]) -> int:
-    """Print the ``[sweep] N ok, N failed, N unconverged`` line of a sweep from its records;
-    returns the sweep's exit code (2: a run's config was refused, 1: a run did not succeed or
-    has no record, 0: all ok)."""
-    STATE.accounted = True
+def count_sweep(sweep_dir: Path, names: list[str]) -> tuple[SweepResult, int]:
+    """Count a sweep's records and print its ``[sweep] N ok, N failed, N unconverged`` line;
+    returns the counts and the sweep's exit code (2: a run's config was refused, 1: a run did
+    not succeed or has no record, 0: all ok)."""
     # an unknown naming (another sweeper): every run folder of the sweep's folder
     names = names or sorted(p.parent.name for p in find_records([sweep_dir]))
     counts = sweep_outcome(sweep_dir, names)
@@ -309,11 +370,17 @@ def account_sweep(sweep_dir: Path, names: list[str]) -> int:
     print(f"{line} ({sweep_dir}); bbp-collect {sweep_dir} for the table", flush=True)
     for why in counts["unreadable_why"][:5]:
         print(f"  unreadable: {why}", flush=True)
+    result = SweepResult(Path(sweep_dir), list(names), counts)
     if counts["config"]:
-        return 2
+        return result, 2
     if any(counts[k] for k in ("failed", "unconverged", "unreadable", "missing")):
-        return 1
-    return 0
+        return result, 1
+    return result, 0
+
+
+def account_sweep(sweep_dir: Path, names: list[str]) -> int:
+    """Print a sweep's ``[sweep]`` line (:func:`count_sweep`); returns its exit code."""
+    return count_sweep(sweep_dir, names)[1]
 
 
 class SweepBoard(Callback):
@@ -339,14 +406,34 @@ class SweepBoard(Callback):
                   "against the swept parameter)", flush=True)
 
 
-def main_for(app: App, argv: list[str] | None = None) -> int:
-    """Run one command line of ``app``; returns the exit code."""
+def _run_hydra(app: App, argv: list[str]) -> None:
+    """Hydra's own main (what ``hydra.main`` runs) on ``argv``, not on ``sys.argv``."""
+    from hydra._internal.utils import _run_hydra as run_hydra
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.utils import _flush_loggers
+    from hydra.main import _get_rerun_conf
+    from hydra.version import setbase
+
+    setbase("1.3")
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    job = _Job(app.name)
+    if args.experimental_rerun is not None:
+        job(_get_rerun_conf(args.experimental_rerun, args.overrides))
+        _flush_loggers()
+        return
+    run_hydra(args=args, args_parser=parser, task_function=job, config_path=CONFIG_DIR,
+              config_name=app.config_name)
+
+
+def run_command(app: App, argv: list[str] | None = None) -> CommandOutcome:
+    """Run one command line of ``app`` (default ``sys.argv[1:]``); returns what it did."""
     from hydra._internal.utils import get_args_parser
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(arg in ("-h", "--help") for arg in argv):
         print(help_text(app))
-        return 0
+        return CommandOutcome(0)
     args = get_args_parser().parse_args(argv)
     try:
         check_overrides(app, args.overrides)
@@ -354,27 +441,35 @@ def main_for(app: App, argv: list[str] | None = None) -> int:
             prepare_sweep(app.config_name, args.overrides)
     except ConfigError as err:
         print(f"{app.name}: configuration error. {err}", file=sys.stderr)
-        return 2
-    STATE.__init__(app.name)
-    saved, sys.argv = sys.argv, [app.name, *argv]
+        return CommandOutcome(2)
+    with _invocation(app.name) as state:
+        code = _hydra_exit_code(app, argv, state)
+    return CommandOutcome(code, run=state.run, sweep=state.counted)
+
+
+def _hydra_exit_code(app: App, argv: list[str], state: _Invocation) -> int:
+    """Run Hydra on ``argv``; the exit code of what it did."""
     try:
-        _job_function(app)()
+        _run_hydra(app, argv)
     except KeyboardInterrupt:
         # Ctrl-C: what finished is recorded, and the same command resumes the rest
         print(f"{app.name}: interrupted.", file=sys.stderr, flush=True)
-        if STATE.sweep is not None and not STATE.accounted:
-            account_sweep(*STATE.sweep)
+        if state.sweep is not None:
+            state.account()
         return 130
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
         if code != 0:
-            if STATE.sweep is not None and not STATE.accounted:
+            if state.sweep is not None and state.counted is None:
                 # the launcher stopped the sweep (a lost or cancelled SLURM job): Hydra printed
                 # why; the records still say what finished, and a rerun redoes only the rest
                 print(f"{app.name}: the sweep stopped before its end; what finished:",
                       file=sys.stderr, flush=True)
-                return max(1, account_sweep(*STATE.sweep))
-            return 2 if code == 1 and not STATE.started else code
-    finally:
-        sys.argv = saved
-    return STATE.exit_code
+                return max(1, state.account())
+            return 2 if code == 1 and not state.started else code
+    return state.exit_code
+
+
+def main_for(app: App, argv: list[str] | None = None) -> int:
+    """Run one command line of ``app``; returns the exit code."""
+    return run_command(app, argv).exit_code

@@ -27,7 +27,6 @@ the records are gone. docs/figures.md says what each figure shows.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -40,7 +39,7 @@ from bbp_torch.figures.cost import point_cost
 from bbp_torch.figures.cost import side_seconds as figure_side_seconds
 from bbp_torch.figures.executors import make_executor
 from bbp_torch.figures.grids import grid_points, preset_kind
-from bbp_torch.results import write_json_atomic
+from bbp_torch.figures.summary import merge_summary
 from bbp_torch.sweeps import duration
 
 DEFAULT_OUT = "outputs/figures"  # relative: below the folder the command runs in
@@ -147,17 +146,7 @@ def main(argv=None) -> int:
         ctx.summary["timings_s"] = timings
         ctx.summary["total_s"] = time.time() - start
         summary_path = ctx.out / f"summary_{ctx.mode}.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        earlier = summary.get("timings_s", {})
-        for key, value in ctx.summary.items():  # --only redraws some figures: keep the
-            earlier_value = summary.get(key)     # others' numbers, and merge per-preset keys
-            if key not in FIGURES and isinstance(value, dict) and isinstance(earlier_value, dict):
-                value = {**earlier_value, **value}
-            summary[key] = value
-        summary["timings_s"] = {**earlier, **timings}
-        summary["failed"] = {**{k: v for k, v in summary.get("failed", {}).items()
-                                if k not in figures}, **failed}
-        write_json_atomic(summary_path, summary)
+        merge_summary(summary_path, ctx.summary, figures, timings, failed, FIGURES)
     print(f"figures: {', '.join(str(p) for p in saver.saved if p.suffix == '.png')}")
     print(f"summary: {summary_path}; tensorboard --logdir {ctx.out / 'tensorboard'}")
     print(f"total {time.time() - start:.1f}s")

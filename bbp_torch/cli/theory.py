@@ -14,16 +14,15 @@ Without a subcommand, ``table`` runs with its defaults.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from bbp_torch import theory
 from bbp_torch.config import MAX_ALPHA, MAX_LOSS_CONSTANT
+from bbp_torch.predictions import FILES, width_label, write_predictions
 from bbp_torch.results import folder_problem
 
 MAX_WIDTH = 1e6  # a finite width beyond it is the p -> infinity limit to every printed digit
@@ -103,10 +102,6 @@ def teacher_width(text: str) -> float:
     return p_star
 
 
-def _p_label(p: float) -> str:
-    return "inf" if math.isinf(p) else f"{p:g}"
-
-
 def format_table(rows, p_star: float) -> str:
     lines = [f"alpha_BBP at N = infinity, p* = {p_star:g} "
              f"(limit p -> inf: p*(a+1)/2; pole: closed form at g = -p/2, exact when "
@@ -117,10 +112,10 @@ def format_table(rows, p_star: float) -> str:
         lines.append(f"{'p':>6} {'alpha_BBP':>12} {'transition':>14} {'alpha_pole':>12} "
                      f"{'large-p':>12}")
         for r in (r for r in rows if r["a"] == a):
-            lines.append(f"{_p_label(r['p']):>6} {r['alpha_bbp']:12.6f} {r['transition']:>14} "
+            lines.append(f"{width_label(r['p']):>6} {r['alpha_bbp']:12.6f} {r['transition']:>14} "
                          f"{r['alpha_pole']:12.6f} {r['alpha_large_p']:12.6f}")
     ps = sorted({r["p"] for r in rows if not math.isinf(r["p"])})
-    crit = ", ".join(f"p={_p_label(p)}: {_fmt_a(theory.critical_a(p, p_star))}" for p in ps)
+    crit = ", ".join(f"p={width_label(p)}: {_fmt_a(theory.critical_a(p, p_star))}" for p in ps)
     lines.append(f"\ncritical a (continuous below, discontinuous above): {crit}")
     return "\n".join(lines)
 
@@ -129,46 +124,14 @@ def _fmt_a(a_c):
     return "none" if a_c is None else f"{a_c:.4f}"
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: "" if v is None else v for k, v in r.items()})
-
-
-OUT_FILES = ("theory_curves.csv", "theory_density.csv", "theory_summary.json", "tensorboard")
-
-
 def run_curves(args) -> dict:
-    """``bbp-theory curves``: the theory's curves, density and summary written under
-    ``args.out`` (CSV, JSON, TensorBoard); returns the summary."""
-    p, p_star, a = args.p, args.p_star, args.a
-    alphas = np.linspace(args.alpha_min, args.alpha_max, args.num)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    curves = theory.theory_curves(p, p_star, a, alphas)
-    _write_csv(out / "theory_curves.csv", curves)
-    densities = {alpha: theory.density_curve(p, p_star, a, alpha, points=args.density_points)
-                 for alpha in args.density_alpha}
-    rows = [{"alpha": alpha, "lambda": float(x), "rho": float(v)}
-            for alpha, (lam, rho) in densities.items() for x, v in zip(lam, rho, strict=True)]
-    if rows:
-        _write_csv(out / "theory_density.csv", rows)
-    summary = {
-        "p": _p_label(p), "p_star": p_star, "a": a,
-        **theory.threshold_summary(p, p_star, a),
-        "units": "eigenvalues of H (lambda_*), of pH (*_rescaled); density in H units "
-                 "(pH for p = inf)",
-        "files": ["theory_curves.csv"] + (["theory_density.csv"] if rows else []),
-    }
-    if not args.no_tensorboard:
-        from bbp_torch.tensorboard import log_theory_curves  # lazy: only this needs torch
-
-        log_theory_curves(out / "tensorboard", curves, densities)
-        summary["tensorboard"] = str(out / "tensorboard")
-    (out / "theory_summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    """``bbp-theory curves``: :func:`bbp_torch.predictions.write_predictions` with the
+    command's arguments; returns the summary."""
+    return write_predictions(args.out, args.p, args.p_star, args.a,
+                             np.linspace(args.alpha_min, args.alpha_max, args.num),
+                             density_alphas=args.density_alpha,
+                             density_points=args.density_points,
+                             tensorboard=not args.no_tensorboard)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,7 +164,7 @@ def main(argv=None) -> int:
     if args.command == "curves" and not args.alpha_min < args.alpha_max:
         parser.error(f"argument --alpha-max: {args.alpha_max:g} must exceed --alpha-min "
                      f"{args.alpha_min:g}")
-    if args.command == "curves" and (problem := folder_problem(args.out, files=OUT_FILES)):
+    if args.command == "curves" and (problem := folder_problem(args.out, files=FILES)):
         parser.error(f"argument --out: cannot write {args.out}: {problem}; give a writable "
                      "folder")
     try:
@@ -213,7 +176,7 @@ def main(argv=None) -> int:
             args = build_parser().parse_args(["table"])
         rows = theory.alpha_table(args.p, args.p_star, args.a)
         if args.json:
-            print(json.dumps([r | {"p": _p_label(r["p"])} for r in rows], indent=2))
+            print(json.dumps([r | {"p": width_label(r["p"])} for r in rows], indent=2))
         else:
             print(format_table(rows, args.p_star))
     except ValueError as exc:

@@ -13,13 +13,16 @@ import pandas as pd
 import pytest
 
 from bbp_torch import plots, theory
+from bbp_torch.config import CONFIG_DIR
 from bbp_torch.figures import FIGURES, extra_large_width
 from bbp_torch.study import run_study
 
 
 def test_the_registry_has_the_figure_with_its_preset():
     module = FIGURES["extra_large_width"]
-    assert module is extra_large_width and module.PRESETS == ("extra_large_width",)
+    assert module is extra_large_width
+    assert all((Path(CONFIG_DIR) / "experiment" / f"{name}.yaml").is_file()
+               for name in module.PRESETS)
 
 
 def test_plot_draws_a_hand_made_result(tmp_path):
