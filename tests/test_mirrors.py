@@ -20,6 +20,12 @@ EXCEPTIONS = {
                                        "hand-made Result (test_figure_plots.py)",
     r"theory/\w+\.py": "a part of bbp_torch.theory, whose public functions test_theory.py checks "
                        "against closed forms, limits and each other",
+    r"config/__init__\.py": "re-exports the package's modules, each with its own test module",
+    r"hessian\.py": "re-exports bbp_torch.operators: test_operators_registry.py checks every name",
+    r"operators/__init__\.py": "loads the operators' names on first use: "
+                               "test_operators_registry.py",
+    r"operators/base\.py": "the state every matrix-free operator shares: "
+                           "test_operators_protocol.py runs each operator through it",
     r"spectrum/(dense|solve)\.py": "the dense path and the dispatch of bottom_eigenpairs: "
                                    "test_spectrum.py",
 }
