@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bbp_torch import plots
@@ -14,6 +15,7 @@ from bbp_torch.figures import (
     extra_finite_size,
     extra_gd_hessian,
     extra_gd_protocols,
+    extra_large_width,
     extra_phase_diagram,
     extra_spectrum,
     extra_training_success,
@@ -75,15 +77,46 @@ def alpha_bbp_vs_a_result(p_star: int):
                                     "seeds": 3}]},
                 "0.7": {"p": [1, 2], "alpha_bbp": [0.9, NAN], "type": ["continuous", "error"],
                         "alpha0": []}},
-        alpha0_N=40)
+        alpha0_N=40,
+        large_width={} if p_star == 2 else {
+            "0.3": {"p": [1, 16, 64], "N": 1000, "alpha0": [0.6, 0.55, NAN],
+                    "alpha0_err": [0.05, NAN, NAN], "crossing": [0.7, NAN, 0.66],
+                    "crossing_N": ["500-1000", "", "500-1000"]}})
 
 
 @pytest.mark.parametrize("module, p_star", [(fig2_alpha_bbp_vs_a, 1), (fig6_wider_teacher, 2)])
 def test_figs_2_and_6_plot_a_hand_made_result(tmp_path, module, p_star):
+    """Fig. 2's insets also carry the large-width crosses (p up to 64); Fig. 6 has none."""
     result = alpha_bbp_vs_a_result(p_star)
     info = plot_hand_made(module, result, tmp_path)
     assert info == {"p_star": p_star, "curves": result.curves, "insets": result.insets,
-                    "alpha0_N": 40}
+                    "alpha0_N": 40, "large_width": result.large_width}
+    assert bool(info["large_width"]) == (p_star == 1)
+
+
+def test_fig2_takes_the_large_width_estimates_at_the_insets_a():
+    """From records of extra_large_width's kind: per p, alpha_0 at the largest N and the
+    crossing of the two largest N, at the insets' a only (a = 0.5 is not one)."""
+    rows = []
+    for a in (0.3, 0.5):
+        for p in (1, 64):
+            for N in (250, 500):
+                for alpha in (0.4, 0.8, 1.2, 1.6):
+                    for seed in range(2):
+                        m = max(0.0, alpha - 0.7 - 0.1 * (N == 500)) + 0.01 * seed
+                        rows.append({"config.problem.a": a, "config.problem.p": p,
+                                     "config.problem.N": N, "config.problem.alpha": alpha,
+                                     "config.seed": seed, "metrics.overlap": m})
+    table = pd.DataFrame(rows)
+    crosses = fig2_alpha_bbp_vs_a.large_width_crosses(table, n_boot=5)
+    assert set(crosses) == {"0.3"}
+    wide = crosses["0.3"]
+    assert wide["p"] == [1, 64] and wide["N"] == 500 and wide["crossing_N"] == ["250-500"] * 2
+    full = extra_large_width.finite_n_thresholds(table, n_boot=5)["0.3"]
+    for i, p in enumerate(("1", "64")):
+        assert wide["alpha0"][i] == pytest.approx(full[p]["alpha0"][-1], nan_ok=True)
+        assert wide["crossing"][i] == pytest.approx(full[p]["crossing_consecutive"]["250-500"],
+                                                    nan_ok=True)
 
 
 def test_fig3_plots_a_hand_made_result(tmp_path):

@@ -35,7 +35,7 @@ import traceback
 from bbp_torch import plots
 from bbp_torch.figures import FIGURES
 from bbp_torch.figures.common import MODES, Context, command_line, positive_int
-from bbp_torch.figures.cost import point_cost
+from bbp_torch.figures.cost import grid_cost
 from bbp_torch.figures.cost import side_seconds as figure_side_seconds
 from bbp_torch.figures.executors import make_executor
 from bbp_torch.figures.grids import grid_points, preset_kind
@@ -58,15 +58,11 @@ def estimate(ctx: Context, figures: list[str]) -> dict:
     for preset in presets:
         overrides, base, swept = ctx.grid(preset)
         kind = preset_kind(preset)
-        costs = [point_cost(cfg, ctx.runner, kind) for _, cfg in grid_points(base, swept)]
-        seconds = sum(c for _, c in costs)
-        solvers: dict[str, int] = {}
-        for name, _ in costs:
-            solvers[name] = solvers.get(name, 0) + 1
+        runs, solvers, seconds = grid_cost(grid_points(base, swept), ctx.runner, kind)
         sweep_s += seconds
         out[preset] = seconds
         used = ", ".join(f"{name} {n}" for name, n in sorted(solvers.items()))
-        print(f"[estimate] {preset}: {len(costs)} runs ({used}), ~{duration(seconds)} of CPU"
+        print(f"[estimate] {preset}: {runs} runs ({used}), ~{duration(seconds)} of CPU"
               f"\n           {command_line(preset, overrides)}")
     side_s = sum(side_seconds(f, ctx.settings) for f in figures)
     total = (sweep_s + side_s) / ctx.jobs

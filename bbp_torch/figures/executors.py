@@ -10,6 +10,9 @@ same records from a preset's grid (:mod:`bbp_torch.figures.grids`):
   composition on top of the run itself). Records go to ``<runs dir>/<name>/<key=value,...>/``,
   the folder is registered as a sweep (``sweeps.jsonl``, so ``bbp-collect`` counts it); the job
   runner skips finished records of the same config and leaves an error record for a failed run.
+  A job of several seeds (``seeds: K``) writes each seed's run in the folder the sweep over
+  ``seed`` would give it (:func:`bbp_torch.figures.grids.job_runs`), batched where the job
+  runner's rule says so.
 
 Either way the figures read the records back with :func:`bbp_torch.results.load_table`.
 """
@@ -24,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bbp_torch.figures.cost import run_seconds
-from bbp_torch.figures.grids import KINDS, grid_points
+from bbp_torch.figures.grids import KINDS, job_runs
 from bbp_torch.sweeps import duration, register_sweep
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -77,16 +80,21 @@ def make_executor(jobs: int):
 # ----------------------------------------------------------------------------- runners
 
 
-def run_point(args: tuple[dict, str, str]) -> str:
-    """Run one grid point ``(config, run_dir, job kind)`` through the job runner.
+def run_point(args: tuple) -> str:
+    """Run one grid point ``(config, run_dir, job kind[, {seed: run folder}])`` through the job
+    runner (the folders of a job of several seeds: each seed's run in its own).
 
-    Returns the outcome's status: ``ok``, ``unconverged``, ``error`` (an error record is
-    written), ``skipped`` (a finished record of it exists) or ``busy``.
+    Returns the outcome's status (of a job of several seeds: the worst of its seeds'): ``ok``,
+    ``unconverged``, ``error`` (an error record is written), ``skipped`` (a finished record of
+    it exists) or ``busy``.
     """
     from bbp_torch.jobs import job_kind, run_job
 
-    cfg, run_dir, kind = args
-    return run_job(job_kind(kind), cfg, run_dir, in_sweep=True, quiet=True).status
+    cfg, run_dir, kind, *rest = args
+    folders = rest[0] if rest else None
+    seed_dir = (lambda s: Path(folders[s])) if folders and len(folders) > 1 else None
+    return run_job(job_kind(kind), cfg, run_dir, in_sweep=True, quiet=True,
+                   seed_dir=seed_dir).status
 
 
 def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path,
@@ -95,12 +103,15 @@ def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path,
     ``bbp-train``) into ``runs_root/name``; returns that folder, registered as a sweep
     (``sweeps.jsonl``) with ``overrides`` as its overrides (default ``+experiment=<name>``)."""
     folder = Path(runs_root) / name
-    points = grid_points(base, swept)
-    register_sweep(folder, [dirname for dirname, _ in points],
+    jobs = job_runs(base, swept)
+    register_sweep(folder, [run for _, _, runs in jobs for run in runs.values()],
                    [f"+experiment={name}"] if overrides is None else overrides)
-    # Longest runs first, so that the pool is not left waiting for one big run at the end.
-    points.sort(key=lambda item: -run_seconds(item[1], "inprocess", kind))
-    tasks = [(cfg, str(folder / dirname), kind) for dirname, cfg in points]
+    # Longest jobs first, so that the pool is not left waiting for one big job at the end.
+    jobs.sort(key=lambda item: -run_seconds(item[1], "inprocess", kind))
+    tasks = [(cfg, str(folder / dirname), kind,
+              {s: str(folder / run) for s, run in runs.items()}) for dirname, cfg, runs in jobs]
+    seeds = sum(len(runs) for _, _, runs in jobs)
+    what = "runs" if seeds == len(jobs) else f"jobs of {seeds} runs; a job's status: its worst"
     start = time.time()
     counts = {"ok": 0, "skipped": 0, "error": 0, "unconverged": 0, "busy": 0}
     step = max(1, len(tasks) // 5)
@@ -110,7 +121,7 @@ def run_inprocess(executor, name: str, base: dict, swept: dict, runs_root: Path,
             elapsed = time.time() - start
             fresh = i - counts["skipped"]
             eta = (len(tasks) - i) * elapsed / fresh if fresh else 0.0
-            print(f"[{name}] {i}/{len(tasks)} runs ({counts['skipped']} skipped, "
+            print(f"[{name}] {i}/{len(tasks)} {what} ({counts['skipped']} skipped, "
                   f"{counts['error']} failed, {counts['unconverged']} unconverged), elapsed "
                   f"{duration(elapsed)}, ETA {duration(eta)}", flush=True)
     return folder

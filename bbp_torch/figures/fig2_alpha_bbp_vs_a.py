@@ -5,14 +5,17 @@ is discontinuous, the p -> infinity line p*(a+1)/2 dashed; on each curve a dot a
 (bounded minimisation in log a) and a diamond where the type switches
 (:func:`bbp_torch.theory.critical_a`). Right, the paper's insets: alpha_BBP vs p at three values
 of a, each point coloured by its type, with crosses for the finite-N lower threshold alpha_0
-(the records of preset ``fig4_alpha0``, estimator of :mod:`bbp_torch.estimators`).
+(the records of preset ``fig4_alpha0``, estimator of :mod:`bbp_torch.estimators`) and, for
+p* = 1, the finite-N estimates at large widths (p up to 64 in the paper mode) of preset
+``extra_large_width`` (:func:`~bbp_torch.figures.extra_large_width.finite_n_thresholds`: alpha_0
+and the crossing of the two largest N).
 :func:`compute_alpha_bbp_vs_a` and :func:`plot_alpha_bbp_vs_a` also make Fig. 6 (p* = 2).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +28,9 @@ from bbp_torch.figures.tasks import alpha_bbp_curve_task, alpha_bbp_minimum_task
 KEY = "fig2"
 ORDER = 2
 NAME = "fig2_alpha_bbp_vs_a"
-PRESETS = ("fig4_alpha0",)  # the crosses: alpha_0 at finite N (shared with Fig. 4)
+# the crosses: alpha_0 at finite N (shared with Fig. 4) and at large widths (shared with the
+# figure extra_large_width; its smoke grid is tiny, its quick one the quick figure's)
+PRESETS = ("fig4_alpha0", "extra_large_width")
 
 
 def side_seconds(s: dict) -> float:
@@ -40,18 +45,49 @@ class Result:
     """The numbers of Figs. 2 and 6: ``curves[str(p)]`` = ``{"a", "alpha_bbp", "type", "a_min",
     "alpha_min", "a_switch", "alpha_switch"}`` (main panel, N = infinity), ``insets[str(a)]`` =
     ``{"p", "alpha_bbp", "type", "alpha0": [{"a", "p", "alpha0", "alpha0_err", "seeds"}]}``
-    (side panels; alpha_0 at ``alpha0_N``, None without records), the main panel's a range."""
+    (side panels; alpha_0 at ``alpha0_N``, None without records), the main panel's a range;
+    ``large_width[str(a)]`` = ``{"p", "N", "alpha0", "alpha0_err", "crossing", "crossing_N"}``:
+    the large-width estimates at the insets' a (alpha_0 at the largest N ``N``, the crossing
+    of the mean m curves of the two largest N, ``crossing_N`` = ``"N1-N2"``; NaN where none),
+    empty without records (and for Fig. 6)."""
 
     p_star: int
     a_range: list[float]
     curves: dict[str, dict]
     insets: dict[str, dict]
     alpha0_N: int | None
+    large_width: dict[str, dict] = field(default_factory=dict)
 
 
 def compute(ctx: Context) -> Result:
-    """The theory of Fig. 2 in the mode's grid, and alpha_0 of preset ``fig4_alpha0``."""
-    return compute_alpha_bbp_vs_a(ctx, p_star=1, preset=PRESETS[0], a_range=A_RANGE)
+    """The theory of Fig. 2 in the mode's grid, alpha_0 of preset ``fig4_alpha0`` and the
+    large-width estimates of preset ``extra_large_width``."""
+    result = compute_alpha_bbp_vs_a(ctx, p_star=1, preset=PRESETS[0], a_range=A_RANGE)
+    result.large_width = large_width_crosses(ctx.table(PRESETS[1]), ctx.settings["n_boot"])
+    return result
+
+
+def large_width_crosses(table, n_boot: int) -> dict[str, dict]:
+    """:attr:`Result.large_width` from records such as those of ``extra_large_width``: at each
+    a of ``INSET_A`` that they hold, per p the alpha_0 at the largest N and the crossing of the
+    two largest N (:func:`~bbp_torch.figures.extra_large_width.finite_n_thresholds`)."""
+    from bbp_torch.figures.extra_large_width import finite_n_thresholds
+
+    out: dict[str, dict] = {}
+    for a_key, by_p in finite_n_thresholds(table, n_boot).items():
+        a = next((x for x in INSET_A if math.isclose(x, float(a_key))), None)
+        if a is None:
+            continue
+        ps = sorted(by_p, key=int)
+        largest = [by_p[p]["N"][-1] for p in ps]
+        pairs = [list(by_p[p]["crossing_consecutive"].items()) for p in ps]
+        out[str(a)] = {
+            "p": [int(p) for p in ps], "N": max(largest),
+            "alpha0": [float(by_p[p]["alpha0"][-1]) for p in ps],
+            "alpha0_err": [float(by_p[p]["alpha0_err"][-1]) for p in ps],
+            "crossing": [float(pair[-1][1]) if pair else math.nan for pair in pairs],
+            "crossing_N": [pair[-1][0] if pair else "" for pair in pairs]}
+    return out
 
 
 def plot(result: Result, saver) -> dict:
@@ -154,6 +190,13 @@ def plot_alpha_bbp_vs_a(result: Result, saver, name: str, number: str) -> dict:
             ax.errorbar([c["p"] for c in mine], [c["alpha0"] for c in mine], yerr=err,
                         fmt="x", color="m", ms=7, mew=1.5, capsize=2, zorder=3,
                         label=rf"$\alpha_0$, N={result.alpha0_N}")
+        wide = result.large_width.get(a)
+        if wide:
+            err = np.nan_to_num(np.asarray(wide["alpha0_err"], dtype=float))
+            ax.errorbar(wide["p"], wide["alpha0"], yerr=err, fmt="+", color="tab:green", ms=8,
+                        mew=1.5, capsize=2, zorder=3, label=rf"$\alpha_0$, N={wide['N']}")
+            ax.plot(wide["p"], wide["crossing"], "1", color="tab:red", ms=9, mew=1.5,
+                    zorder=3, label="crossing of the two largest N")
         finite = alpha[np.isfinite(alpha)]
         if len(finite):
             ax.set_ylim(0, 1.4 * finite.max())  # alpha_0 > 0 always; alpha_0 < alpha_BBP
@@ -169,7 +212,7 @@ def plot_alpha_bbp_vs_a(result: Result, saver, name: str, number: str) -> dict:
     fig.tight_layout()
     saver.save(fig, name)
     return {"p_star": p_star, "curves": result.curves, "insets": result.insets,
-            "alpha0_N": result.alpha0_N}
+            "alpha0_N": result.alpha0_N, "large_width": result.large_width}
 
 
 def alpha0_crosses(ctx: Context, preset: str) -> dict:

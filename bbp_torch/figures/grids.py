@@ -1,7 +1,11 @@
 """The grids of the figure presets (``conf/experiment/``): a preset's kind (``bbp`` or
 ``bbp-train``), its grid read from its ``hydra.sweeper.params`` (command-line style overrides
-take precedence, as in a Hydra multirun), the grid's points as a sweep names them, and the rows
-of a table of records that belong to a grid."""
+take precedence, as in a Hydra multirun), the grid's points (its jobs) as a sweep names them,
+the runs they write, and the rows of a table of records that belong to a grid.
+
+A job of ``seeds = K`` (a preset's or mode's ``seed: 0`` + ``seeds: K`` instead of
+``seed: range(K)``) writes K runs, one per seed, each in the folder and with the record of the
+run ``seed=s`` alone (:func:`bbp_torch.sweeps.seed_job`): :func:`grid_runs` lists them."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import itertools
 from pathlib import Path
 
 from bbp_torch.config import CONFIG_DIR
-from bbp_torch.sweeps import job_dirname
+from bbp_torch.sweeps import job_dirname, seed_job
 
 # Config keys that identify a run in a figure table.
 RUN_KEYS = ("problem.N", "problem.p", "problem.p_star", "problem.a", "problem.alpha", "seed",
@@ -79,8 +83,13 @@ def _get(cfg: dict, dotted: str):
 
 
 def grid_points(base: dict, swept: dict) -> list[tuple[str, dict]]:
-    """Every ``(folder name, config)`` of the grid; the folder name is Hydra's
-    ``override_dirname`` of the point (``k=v,...``, sorted), as a sweep would name it."""
+    """Every ``(folder name, config)`` of the grid, one per job; the folder name is Hydra's
+    ``override_dirname`` of the point (``k=v,...``, sorted), as a sweep would name it (a job of
+    several seeds writes its runs in the folders of :func:`job_runs` instead)."""
+    return [(name, cfg) for name, cfg, _ in _jobs(base, swept)]
+
+
+def _jobs(base: dict, swept: dict) -> list[tuple[str, dict, list[str]]]:
     import copy
 
     keys = sorted(swept)
@@ -90,8 +99,42 @@ def grid_points(base: dict, swept: dict) -> list[tuple[str, dict]]:
         for key, value in zip(keys, values, strict=True):
             _set(cfg, key, value)
         job = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
-        points.append((job_dirname(job, ()), cfg))
+        points.append((job_dirname(job, ()), cfg, job))
     return points
+
+
+def job_seeds(cfg: dict) -> list[int]:
+    """The seeds a job's config runs: ``seed`` to ``seed + seeds - 1``."""
+    seed, seeds = int(cfg.get("seed", 0)), int(cfg.get("seeds", 1))
+    return list(range(seed, seed + seeds))
+
+
+def job_runs(base: dict, swept: dict) -> list[tuple[str, dict, dict[int, str]]]:
+    """Every job of the grid as ``(folder name, config, {seed: run folder name})``: one run in
+    the job's folder for ``seeds = 1``, else the folder of each seed's run ``seed=s`` alone, as
+    a Hydra sweep names it (:func:`bbp_torch.sweeps.seed_job`)."""
+    out = []
+    for name, cfg, job in _jobs(base, swept):
+        seeds = job_seeds(cfg)
+        if len(seeds) == 1:
+            out.append((name, cfg, {seeds[0]: name}))
+        else:
+            out.append((name, cfg, {s: job_dirname(seed_job(job, s), ()) for s in seeds}))
+    return out
+
+
+def grid_runs(base: dict, swept: dict) -> list[tuple[str, dict]]:
+    """Every ``(folder name, config)`` of the runs the grid's jobs write: a job of several
+    seeds gives one run per seed, with the config of the run ``seed=s`` alone (``seeds: 1``)."""
+    import copy
+
+    runs = []
+    for _, cfg, folders in job_runs(base, swept):
+        for seed, folder in folders.items():
+            one = copy.deepcopy(cfg)
+            one["seed"], one["seeds"] = seed, 1
+            runs.append((folder, one))
+    return runs
 
 
 def _run_key(cfg: dict) -> list:
@@ -115,7 +158,7 @@ def filter_to_grid(table, base: dict, swept: dict):
     def key_of(values):
         return tuple(round(float(v), 9) if isinstance(v, (int, float)) else v for v in values)
 
-    wanted = {key_of(_run_key(cfg)) for _, cfg in grid_points(base, swept)}
+    wanted = {key_of(_run_key(cfg)) for _, cfg in grid_runs(base, swept)}
     columns = [f"config.{k}" for k in RUN_KEYS]
     ok = table[table["status"] == "ok"]
     if ok.empty or any(c not in ok.columns for c in columns):
