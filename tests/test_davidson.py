@@ -20,6 +20,24 @@ def perturbed(vectors: torch.Tensor, size: float, seed: int) -> torch.Tensor:
     return vectors + size * noise / noise.norm(dim=0) * vectors.norm(dim=0)
 
 
+def test_mixed_precision_with_many_near_degenerate_pairs_equals_dense():
+    """Large width (p = 16, N = 60, k = 20: a 16-fold outlier split at finite N, below the
+    transition): the float32 phase reaches its tolerance, then the default tolerance is met in
+    true residuals, with the dense pairs."""
+    problem = make_problem(60, 16, 1, 0.9, 0.7, seed=3)
+    op = HessianOperator(problem)
+    k = 20
+    dense = bottom_eigenpairs(op, SolverConfig(name="dense", k=k, full_spectrum=False))
+    it = bottom_eigenpairs(op, SolverConfig(name="iterative", k=k, max_iter=3000,
+                                            mixed_precision=True), units=16)
+    first, refine = it.info["phases"]
+    assert first["converged"] and refine["method"] == "block_davidson"
+    assert it.info["converged"] and max(it.info["relative_residuals"]) <= it.info["tol"]
+    scale = float(dense.values.abs().max())
+    assert float((it.values - dense.values).abs().max()) <= 1e-8 * scale
+    assert subspace_overlap(dense.vectors, it.vectors) > 0.999
+
+
 @pytest.mark.parametrize("N,p,p_star,alpha,a,kind", [
     (150, 2, 1, 0.8, 0.7, "euclidean"),  # below the transition
     (150, 2, 1, 4.0, 0.7, "euclidean"),  # above, 2-fold outlier

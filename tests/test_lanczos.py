@@ -269,6 +269,10 @@ def test_stall_steps_stops_an_iteration_that_no_longer_improves(matrix_with_spec
 
     r = block_lanczos(Noisy(), 4, tol=1e-12, max_iter=2000, stall_steps=20)
     assert r.info["stalled"] and not r.converged and r.iterations < 2000
+    # a plateau above stall_below is not a floor: the iteration goes on to max_iter
+    high = block_lanczos(Noisy(), 4, tol=1e-12, max_iter=r.iterations + 40, stall_steps=20,
+                         stall_below=1e-7)
+    assert not high.info["stalled"] and high.iterations == r.iterations + 40
 
 
 @pytest.mark.gpu

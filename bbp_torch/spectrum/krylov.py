@@ -99,7 +99,7 @@ class KrylovState:
         ``scale`` grows to the largest ``|theta|``."""
         t0 = time.perf_counter()
         G = self.projected[:self.m, :self.m]
-        self.theta, self.ritz = torch.linalg.eigh(0.5 * (G + G.T))
+        self.theta, self.ritz = small_eigh(0.5 * (G + G.T))
         self.scale = max(self.scale, float(self.theta.abs().max()))
         self.time_ritz += time.perf_counter() - t0
         self.ritz_solves += 1
@@ -131,6 +131,27 @@ class KrylovState:
                   "ritz_solves": self.ritz_solves, "history": [h for _, h in self.history],
                   "stalled": self.stalled, "method": method},
             next_vectors=next_vectors)
+
+
+# Projected matrices up to this order are diagonalised on one thread (see small_eigh).
+_ONE_THREAD_EIGH = 1024
+
+
+def small_eigh(G: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.linalg.eigh`` of a small symmetric CPU matrix (a projected matrix), on one
+    thread up to order ``_ONE_THREAD_EIGH``: there the threaded LAPACK gains nothing and, on a
+    machine whose cores are busy, lost 4-10x (two shared cores, order 180-388: 12-52 ms on one
+    thread against 76-516 ms on two; docs/large_n.md)."""
+    if G.device.type != "cpu" or G.shape[0] > _ONE_THREAD_EIGH:
+        return torch.linalg.eigh(G)
+    threads = torch.get_num_threads()
+    if threads == 1:
+        return torch.linalg.eigh(G)
+    torch.set_num_threads(1)
+    try:
+        return torch.linalg.eigh(G)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def as_block_operator(op) -> tuple[Callable[[torch.Tensor], torch.Tensor], int, torch.dtype,
