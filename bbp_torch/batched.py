@@ -125,19 +125,26 @@ def run_seeds(
 # of one job (bbp seeds=K): the job runner asks seeds_at_once, then run_study_batch.
 
 # On the CPU the batch pays only up to this p N: one batched full eigh of S seeds against S
-# subset solves (measured, docs/large_n.md). On CUDA every batch that fits the memory pays.
+# subset solves (measured, docs/large_n.md): up to 1000 with two threads or more, up to 250 on
+# one thread (the figures' jobs). On CUDA every batch that fits the memory pays.
 CPU_BATCHED_MAX_DIM = 1000
+CPU_BATCHED_MAX_DIM_ONE_THREAD = 250
+
+
+def cpu_batched_max_dim(threads: int | None) -> int:
+    """The largest ``p N`` at which seeds share one batched solve on the CPU with ``threads``."""
+    return CPU_BATCHED_MAX_DIM_ONE_THREAD if threads == 1 else CPU_BATCHED_MAX_DIM
 
 
 def seeds_at_once(r: Resolved, n_seeds: int) -> int:
     """How many seeds of the run ``r`` one batched solve takes (the one rule): 1, i.e. one by
     one through :func:`bbp_torch.study.run_study`, unless the dense solver runs on closed-form
-    Hessians at ``p N <= CPU_BATCHED_MAX_DIM`` on the CPU or at any size on CUDA; then as many
-    as fit :func:`bbp_torch.config.memory_limit_gb` (:func:`seeds_per_batch`)."""
+    Hessians at ``p N <=`` :func:`cpu_batched_max_dim` on the CPU or at any size on CUDA; then
+    as many as fit :func:`bbp_torch.config.memory_limit_gb` (:func:`seeds_per_batch`)."""
     c = r.config
     if n_seeds < 2 or r.solver != "dense" or c.hessian.product != "closed_form":
         return 1
-    if not r.device.startswith("cuda") and r.dim > CPU_BATCHED_MAX_DIM:
+    if not r.device.startswith("cuda") and r.dim > cpu_batched_max_dim(c.threads):
         return 1
     itemsize = torch.finfo(resolve_dtype(c.dtype)).bits // 8
     fit = seeds_per_batch(c.problem.N, c.problem.p, r.M, itemsize, memory_limit_gb(r))

@@ -168,7 +168,7 @@ def test_a_failing_seed_gives_one_error_record_and_the_others_complete(tmp_path,
     from bbp_torch import study
 
     if not together:
-        monkeypatch.setattr(batched, "CPU_BATCHED_MAX_DIM", 0)  # one by one
+        monkeypatch.setattr(batched, "cpu_batched_max_dim", lambda threads: 0)  # one by one
     real = study.draw_problem
 
     def draw(r):
@@ -193,9 +193,9 @@ def test_a_failing_seed_gives_one_error_record_and_the_others_complete(tmp_path,
     assert spy == ([[0, 1, 2]] if together else [])  # one seed left: the ordinary way
 
 
-def resolved(N: int, p: int, **changes):
+def resolved(N: int, p: int, threads: int = 2, **changes):
     cfg = Config()
-    cfg.problem.N, cfg.problem.p = N, p
+    cfg.problem.N, cfg.problem.p, cfg.threads = N, p, threads
     for key, value in changes.items():
         setattr(cfg.solver, key, value)
     return validate(cfg)
@@ -207,6 +207,10 @@ def test_the_batched_rule_on_both_sides_of_its_threshold(monkeypatch):
     assert batched.seeds_at_once(resolved(limit // 2 + 1, 2), 5) == 1  # above: one by one
     assert batched.seeds_at_once(resolved(limit // 2, 2), 1) == 1
     assert batched.seeds_at_once(resolved(50, 2, name="iterative"), 5) == 1  # dense only
+    # one thread (the figures' jobs): the batch pays only up to a smaller p N
+    small = batched.CPU_BATCHED_MAX_DIM_ONE_THREAD
+    assert batched.seeds_at_once(resolved(small // 2, 2, threads=1), 5) == 5
+    assert batched.seeds_at_once(resolved(small // 2 + 1, 2, threads=1), 5) == 1
     # on CUDA any size that fits the memory: as many seeds as fit
     big = replace(resolved(limit, 2, max_memory_gb=1.0), device="cuda")
     per_seed = 4 * (2 * limit) ** 2 * 8 + 2 * big.M * big.config.problem.N * 8
