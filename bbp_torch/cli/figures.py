@@ -81,8 +81,8 @@ def parse_args(argv=None):
     size.add_argument("--quick", action="store_true",
                       help="every figure in minutes on two CPU cores: a first look")
     size.add_argument("--paper", action="store_true",
-                      help="every figure in under an hour on two CPU cores: >= 20 seeds per "
-                           "point, N up to 2000 where a figure has several N")
+                      help="every figure in hours on two CPU cores (--estimate says how long): "
+                           ">= 20 seeds per point, N up to 2000 where a figure has several N")
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), default=list(FIGURES),
                         metavar="FIG", help=f"figures to make (default: all): {', '.join(FIGURES)}")
     parser.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
