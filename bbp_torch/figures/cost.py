@@ -16,8 +16,11 @@ ITERATIVE_OVERHEAD_S = 0.3
 # At large p the block (k = p p* + 4 pairs) makes the basis and its orthogonalisation cost
 # ~ n k^2, and the near-degenerate multiplet asks for many restarts; in CPU seconds (one
 # thread, alpha = 0.9, a = 0.7, tol 1e-6, a shared machine): p = 16, 32, 64 at N = 500: 2.4, 26,
-# 116 s; p = 16, 32 at N = 1000: 5.4, 48 s (docs/figures.md).
-ITERATIVE_S_PER_DIM_BLOCK2 = 0.8e-6
+# 116 s; p = 16, 32 at N = 1000: 5.4, 48 s (docs/figures.md). Since the float32 phase's stall
+# rule and the one-thread projected eigh (docs/large_n.md), the paper mode's runs (tol 1e-3, one
+# thread, idle machine, alpha 0.5-1.6) took per run p = 32 / 64: 1.2 / 6.1 s at N = 500 and
+# 3.7 / 16.9 s at N = 1000 (the model: 1.4 / 8.0 and 4.1 / 16.4 s).
+ITERATIVE_S_PER_DIM_BLOCK2 = 0.2e-6
 # Fewer digits, fewer products: tol 1e-4 took 0.52 of the CPU time of tol 1e-6 (p = 32, N = 500;
 # 3379 products against 7677). The iterative time scales as (digits - 2) / 4, at least 1/4.
 ITERATIVE_REFERENCE_DIGITS = 6
