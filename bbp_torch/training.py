@@ -55,6 +55,7 @@ import torch
 
 from bbp_torch import metrics
 from bbp_torch.config import SolverConfig, tracked_hessian_kind
+from bbp_torch.config.schema import TRAIN_INITS, TRAIN_METHODS
 from bbp_torch.model import Problem, Student, fresh_data, student_output
 from bbp_torch.observables import bulk_edge_estimate, subspace_overlap, teacher_overlap
 from bbp_torch.operators.registry import hessian_operator
@@ -62,8 +63,7 @@ from bbp_torch.operators.spherical import radial_projector_apply
 from bbp_torch.operators.weights import gradient
 from bbp_torch.spectrum import bottom_eigenpairs
 
-METHODS = ("gd", "spherical_gd")
-INITS = ("random", "spectral")
+METHODS, INITS = TRAIN_METHODS, TRAIN_INITS  # declared with the fields that choose them
 STOP_REASONS = ("gen_tol", "loss_tol", "plateau", "max_steps", "diverged")
 # A mean training loss above this (or a non-finite one) stops the run as diverged.
 DIVERGED_LOSS = 1e6

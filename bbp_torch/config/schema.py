@@ -173,18 +173,20 @@ def solver_choices() -> tuple[str, ...]:
     return (*solver_names(), AUTO)
 
 
-def training_methods() -> tuple[str, ...]:
-    """``train.method``: :data:`bbp_torch.training.METHODS`."""
-    from bbp_torch.training import METHODS
+# The descents of bbp-train (bbp_torch.training runs them and reads these names from here: the
+# config sits below training, never the other way).
+TRAIN_METHODS = ("gd", "spherical_gd")
+TRAIN_INITS = ("random", "spectral")
 
-    return tuple(METHODS)
+
+def training_methods() -> tuple[str, ...]:
+    """``train.method``: :data:`TRAIN_METHODS`."""
+    return TRAIN_METHODS
 
 
 def training_inits() -> tuple[str, ...]:
-    """``train.init``: :data:`bbp_torch.training.INITS`."""
-    from bbp_torch.training import INITS
-
-    return tuple(INITS)
+    """``train.init``: :data:`TRAIN_INITS`."""
+    return TRAIN_INITS
 
 
 def dtypes() -> tuple[str, ...]:
