@@ -16,7 +16,7 @@ are loaded on first use, so that reading :mod:`.registry` imports no torch.
 
 from __future__ import annotations
 
-from importlib import import_module
+from bbp_torch.lazy import lazy_exports
 
 _PUBLIC = {
     "KINDS": "registry", "PRODUCTS": "registry", "check_kind": "registry",
@@ -33,14 +33,4 @@ _PUBLIC = {
 }
 __all__ = sorted(_PUBLIC)
 
-
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_PUBLIC])
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())
