@@ -111,3 +111,23 @@ def test_the_smoke_mode_runs_end_to_end(tmp_path):
         assert row["alpha_bbp"] == pytest.approx(theory.alpha_bbp(int(p), 1, 0.7))
         assert row["N"] == [30, 60] and set(row["crossing_consecutive"]) == {"30-60"}
         assert set(row["approach"]) == {"30", "60"}
+
+
+def test_the_crossings_of_consecutive_n_carry_bootstrap_errors_that_grow_with_the_seed_spread():
+    """The same two mean curves (the larger N rising later and faster), drawn with a small and a
+    large spread over seeds: the crossing stays near 0.975, its bootstrap error grows."""
+    def errors(spread):
+        rows = []
+        for N, onset, slope in ((250, 0.6, 0.3), (500, 0.75, 0.5)):
+            for alpha in np.arange(0.4, 2.01, 0.1):
+                for seed, shift in enumerate((-1, 0, 1, 0)):
+                    m = math.sqrt(max(slope * (alpha - onset), 0.0)) + spread * shift
+                    rows.append({"config.problem.a": 0.7, "config.problem.p": 8,
+                                 "config.problem.N": N, "config.problem.alpha": round(alpha, 9),
+                                 "config.seed": seed, "metrics.overlap": m})
+        est = extra_large_width.finite_n_thresholds(pd.DataFrame(rows), n_boot=100)["0.7"]["8"]
+        return est["crossing_consecutive"]["250-500"], est["crossing_consecutive_err"]["250-500"]
+
+    (quiet, quiet_err), (noisy, noisy_err) = errors(0.002), errors(0.05)
+    assert quiet == pytest.approx(0.975, abs=0.03) and noisy == pytest.approx(0.975, abs=0.05)
+    assert 0 < quiet_err < 0.02 and noisy_err > 3 * quiet_err

@@ -2,6 +2,9 @@
 line's overrides winning, and training presets composed with the train app."""
 
 
+import os
+from pathlib import Path
+
 import pandas as pd
 
 from bbp_torch import theory
@@ -40,3 +43,26 @@ def test_training_presets_are_composed_with_the_train_app():
         == "continuous"
     assert command_line("fig9_gd_continuous", {"seed": "range(2)"}) == \
         "bbp-train -m +experiment=fig9_gd_continuous 'seed=range(2)'"
+
+
+def test_a_run_recorded_in_two_folders_counts_once_with_its_newest_record(tmp_path):
+    base, swept = preset_grid("fig1_overlap", {"problem.N": "40", "seed": "0"})
+    _, cfg = grid_points(base, swept)[0]
+    row = {"status": "ok", "config.problem.N": 40, "config.problem.p": 2,
+           "config.problem.p_star": 1, "config.problem.a": cfg["problem"]["a"],
+           "config.problem.alpha": cfg["problem"]["alpha"], "config.seed": 0,
+           "config.hessian.kind": "euclidean", "config.problem.activation": "quadratic"}
+    folders = []
+    for name, when in (("problem.N=40", 2_000_000), ("problem.N=40,seed=0", 1_000_000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "record.json").write_text("{}")
+        os.utime(folder / "record.json", (when, when))
+        folders.append(str(folder))
+    rows = [dict(row, run_dir=folders[0], **{"metrics.overlap": 0.5}),
+            dict(row, run_dir=folders[1], **{"metrics.overlap": 0.1})]
+    kept = filter_to_grid(pd.DataFrame(rows), base, swept)
+    assert len(kept) == 1 and float(kept["metrics.overlap"].iloc[0]) == 0.5
+    os.utime(Path(folders[1]) / "record.json", (3_000_000, 3_000_000))
+    kept = filter_to_grid(pd.DataFrame(rows), base, swept)
+    assert len(kept) == 1 and float(kept["metrics.overlap"].iloc[0]) == 0.1

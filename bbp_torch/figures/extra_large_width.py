@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bbp_torch import plots
-from bbp_torch.estimators import curve_crossing
+from bbp_torch.estimators import bootstrap, curve_crossing
 from bbp_torch.figures.common import P_STAR, Context, estimates, mean_curve, samples, select
 from bbp_torch.figures.cost import THEORY_CALL_S
 from bbp_torch.figures.tasks import overlap_curve_task, threshold_task
@@ -52,8 +52,10 @@ def side_seconds(s: dict) -> float:
 def finite_n_thresholds(table, n_boot: int) -> dict:
     """The finite-N estimates of alpha_BBP per (a, p) from records such as those of preset
     ``extra_large_width`` (p* = 1): ``{a: {p: {"N", "alpha0", "alpha0_err", "crossing",
-    "crossing_err", "crossing_consecutive": {"N1-N2": alpha}}}}`` (keys as strings; NaN where
-    an estimate does not exist). Fig. 2's insets can draw these as simulated crosses."""
+    "crossing_err", "crossing_consecutive": {"N1-N2": alpha}, "crossing_consecutive_err":
+    {"N1-N2": error}}}}`` (keys as strings; NaN where an estimate does not exist). The errors
+    are bootstrap errors over seeds (:func:`bbp_torch.estimators.bootstrap`; for the crossings
+    both sizes' seeds resampled at once). Fig. 2's insets can draw these as simulated crosses."""
     out: dict = {}
     if not len(table):
         return out
@@ -64,19 +66,26 @@ def finite_n_thresholds(table, n_boot: int) -> dict:
                            ["config.problem.N"].unique())
             rows = [estimates(at_a, {"config.problem.p": p, "config.problem.N": N}, n_boot)
                     for N in sizes]
-            means = {}
+            per_seed = {}
             for N in sizes:
                 alphas, m = samples(at_a, {"config.problem.p": p, "config.problem.N": N})
-                means[N] = dict(zip(alphas.round(9), (v.mean() for v in m), strict=True))
-            consecutive = {}
+                per_seed[N] = dict(zip(alphas.round(9), m, strict=True))
+            consecutive, consecutive_err = {}, {}
             for small, large in zip(sizes, sizes[1:], strict=False):
-                common = sorted(set(means[small]) & set(means[large]))
-                consecutive[f"{small}-{large}"] = curve_crossing(
-                    common, [means[small][x] for x in common], [means[large][x] for x in common])
+                pair = f"{small}-{large}"
+                common = sorted(set(per_seed[small]) & set(per_seed[large]))
+                both = [per_seed[small][x] for x in common] + [per_seed[large][x] for x in common]
+
+                def cross(means, common=common):
+                    return curve_crossing(common, means[:len(common)], means[len(common):])
+
+                consecutive[pair] = cross(np.array([v.mean() for v in both]))
+                consecutive_err[pair] = bootstrap(both, cross, n_boot)
             out.setdefault(str(a), {})[str(p)] = {
                 "N": sizes, **{key: [row[key] for row in rows]
                                for key in ("alpha0", "alpha0_err", "crossing", "crossing_err")},
-                "crossing_consecutive": consecutive}
+                "crossing_consecutive": consecutive,
+                "crossing_consecutive_err": consecutive_err}
     return out
 
 
@@ -200,7 +209,11 @@ def plot(result: Result, saver) -> dict:
                                          for q in est.get(p, {}).get("crossing_consecutive", {})},
                                         key=lambda q: int(q.split("-")[0]))):
             y = [est.get(p, {}).get("crossing_consecutive", {}).get(pair, math.nan) for p in ps]
-            thr.plot(p_num, y, "x", ms=5, color=f"C{k + 6}", label=f"m crossing N={pair}")
+            e = [est.get(p, {}).get("crossing_consecutive_err", {}).get(pair, math.nan)
+                 for p in ps]
+            thr.errorbar(p_num * (1 + 0.04 * (k - 0.5)), y, yerr=np.nan_to_num(e), fmt="x",
+                         ms=5, capsize=1.5, lw=0.8, color=f"C{k + 6}",
+                         label=f"m crossing N={pair}")
         thr.set_xscale("log", base=2)
         thr.set_xticks(p_num, [str(p) for p in p_num])
         thr.set_xlabel("student width $p$")

@@ -46,9 +46,10 @@ class Result:
     "alpha_min", "a_switch", "alpha_switch"}`` (main panel, N = infinity), ``insets[str(a)]`` =
     ``{"p", "alpha_bbp", "type", "alpha0": [{"a", "p", "alpha0", "alpha0_err", "seeds"}]}``
     (side panels; alpha_0 at ``alpha0_N``, None without records), the main panel's a range;
-    ``large_width[str(a)]`` = ``{"p", "N", "alpha0", "alpha0_err", "crossing", "crossing_N"}``:
-    the large-width estimates at the insets' a (alpha_0 at the largest N ``N``, the crossing
-    of the mean m curves of the two largest N, ``crossing_N`` = ``"N1-N2"``; NaN where none),
+    ``large_width[str(a)]`` = ``{"p", "N", "alpha0", "alpha0_err", "crossing", "crossing_err",
+    "crossing_N"}``: the large-width estimates at the insets' a (alpha_0 at the largest N
+    ``N``, the crossing of the mean m curves of the two largest N, ``crossing_N`` =
+    ``"N1-N2"``; NaN where none; bootstrap errors over seeds),
     empty without records (and for Fig. 6)."""
 
     p_star: int
@@ -86,6 +87,8 @@ def large_width_crosses(table, n_boot: int) -> dict[str, dict]:
             "alpha0": [float(by_p[p]["alpha0"][-1]) for p in ps],
             "alpha0_err": [float(by_p[p]["alpha0_err"][-1]) for p in ps],
             "crossing": [float(pair[-1][1]) if pair else math.nan for pair in pairs],
+            "crossing_err": [float(by_p[p]["crossing_consecutive_err"][pair[-1][0]])
+                             if pair else math.nan for p, pair in zip(ps, pairs, strict=True)],
             "crossing_N": [pair[-1][0] if pair else "" for pair in pairs]}
     return out
 
@@ -195,8 +198,10 @@ def plot_alpha_bbp_vs_a(result: Result, saver, name: str, number: str) -> dict:
             err = np.nan_to_num(np.asarray(wide["alpha0_err"], dtype=float))
             ax.errorbar(wide["p"], wide["alpha0"], yerr=err, fmt="+", color="tab:green", ms=8,
                         mew=1.5, capsize=2, zorder=3, label=rf"$\alpha_0$, N={wide['N']}")
-            ax.plot(wide["p"], wide["crossing"], "1", color="tab:red", ms=9, mew=1.5,
-                    zorder=3, label="crossing of the two largest N")
+            err = np.nan_to_num(np.asarray(wide.get("crossing_err", [math.nan] * len(wide["p"])),
+                                           dtype=float))
+            ax.errorbar(wide["p"], wide["crossing"], yerr=err, fmt="1", color="tab:red", ms=9,
+                        mew=1.5, capsize=2, zorder=3, label="crossing of the two largest N")
         finite = alpha[np.isfinite(alpha)]
         if len(finite):
             ax.set_ylim(0, 1.4 * finite.max())  # alpha_0 > 0 always; alpha_0 < alpha_BBP

@@ -13,6 +13,7 @@ import itertools
 from pathlib import Path
 
 from bbp_torch.config import CONFIG_DIR
+from bbp_torch.results import RECORD_NAME
 from bbp_torch.sweeps import job_dirname, seed_job
 
 # Config keys that identify a run in a figure table.
@@ -151,9 +152,13 @@ def _run_key(cfg: dict) -> list:
 
 
 def filter_to_grid(table, base: dict, swept: dict):
-    """The ``ok`` rows of ``table`` that belong to the grid (a sweep folder may hold others)."""
+    """The ``ok`` rows of ``table`` that belong to the grid (a sweep folder may hold others),
+    one per run: a run recorded in two folders (e.g. ``...,p=64`` by a sweep that did not
+    sweep ``seed`` and ``...,p=64,seed=0`` by one that did) counts once, with its most recently
+    written record (counted twice it would weigh double in every mean over seeds)."""
     if not len(table):
         return table
+    import pandas as pd
 
     def key_of(values):
         return tuple(round(float(v), 9) if isinstance(v, (int, float)) else v for v in values)
@@ -163,6 +168,20 @@ def filter_to_grid(table, base: dict, swept: dict):
     ok = table[table["status"] == "ok"]
     if ok.empty or any(c not in ok.columns for c in columns):
         return ok.iloc[0:0]
-    inside = [key_of(row) in wanted for row in ok[columns].itertuples(index=False)]
-    return ok[inside]
+    keys = [key_of(row) for row in ok[columns].itertuples(index=False)]
+    inside = ok[[key in wanted for key in keys]]
+    if "run_dir" in inside.columns:
+        inside = inside.assign(_written=[_written(d) for d in inside["run_dir"]])
+        inside = inside.sort_values("_written", kind="stable").drop(columns="_written")
+    rounded = [key_of(row) for row in inside[columns].itertuples(index=False)]
+    duplicate = pd.Series(rounded, index=inside.index, dtype=object).duplicated(keep="last")
+    return inside[~duplicate.to_numpy()].sort_index()
+
+
+def _written(run_dir) -> float:
+    """When the record of ``run_dir`` was written (its file's mtime; 0 when unknown)."""
+    try:
+        return (Path(str(run_dir)) / RECORD_NAME).stat().st_mtime
+    except OSError:
+        return 0.0
 
