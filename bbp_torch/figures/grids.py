@@ -153,9 +153,10 @@ def _run_key(cfg: dict) -> list:
 
 def filter_to_grid(table, base: dict, swept: dict):
     """The ``ok`` rows of ``table`` that belong to the grid (a sweep folder may hold others),
-    one per run: a run recorded in two folders (e.g. ``...,p=64`` by a sweep that did not
-    sweep ``seed`` and ``...,p=64,seed=0`` by one that did) counts once, with its most recently
-    written record (counted twice it would weigh double in every mean over seeds)."""
+    one per run (its :data:`RUN_KEYS` and the grid's swept fields): a run recorded in two
+    folders (e.g. ``...,p=64`` by a sweep that did not sweep ``seed`` and ``...,p=64,seed=0`` by
+    one that did) counts once, with its most recently written record (counted twice it would
+    weigh double in every mean over seeds)."""
     if not len(table):
         return table
     import pandas as pd
@@ -173,7 +174,10 @@ def filter_to_grid(table, base: dict, swept: dict):
     if "run_dir" in inside.columns:
         inside = inside.assign(_written=[_written(d) for d in inside["run_dir"]])
         inside = inside.sort_values("_written", kind="stable").drop(columns="_written")
-    rounded = [key_of(row) for row in inside[columns].itertuples(index=False)]
+    # a run is its RUN_KEYS and the grid's swept fields (e.g. train.init: two runs of one point)
+    same_run = columns + [f"config.{k}" for k in swept
+                          if k not in RUN_KEYS and k != "seeds" and f"config.{k}" in inside]
+    rounded = [key_of(row) for row in inside[same_run].itertuples(index=False)]
     duplicate = pd.Series(rounded, index=inside.index, dtype=object).duplicated(keep="last")
     return inside[~duplicate.to_numpy()].sort_index()
 
