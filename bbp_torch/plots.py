@@ -167,6 +167,15 @@ def legend(ax, **kw) -> None:
         ax.legend(**kw)
 
 
+def small_labels(axes, ticks: float = 6.5, labels: float = 7) -> None:
+    """Tick labels of ``ticks`` points and axis labels of ``labels`` points on every axes of
+    ``axes``: the dense panels of the many-column extra figures."""
+    for ax in axes:
+        ax.tick_params(labelsize=ticks)
+        ax.xaxis.label.set_size(labels)
+        ax.yaxis.label.set_size(labels)
+
+
 def note(ax, text: str, loc: str = "upper left", fontsize: int = 7) -> None:
     """A small text box inside the axes."""
     x, ha = (0.03, "left") if "left" in loc else (0.97, "right")

@@ -2,6 +2,7 @@
 curve cut where the transition changes type, its halves joined; a histogram that keeps the
 normalisation of the whole spectrum."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -40,3 +41,16 @@ def test_params_text_reads_back_each_value():
     text = plots.params_text(p=2, p_star=1, a=0.7)
     assert dict(part.split("=") for part in text.split(", ")) == {"p": "2", "p*": "1",
                                                                      "a": "0.7"}
+
+
+def test_small_labels_sets_the_tick_and_axis_label_sizes_of_every_axes():
+    fig, grid = plots.figure(1, 2)
+    axes = grid[0]
+    for ax in axes:
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    plots.small_labels(axes, ticks=5, labels=6)
+    for ax in axes:
+        assert ax.xaxis.label.get_size() == 6 and ax.yaxis.label.get_size() == 6
+        assert ax.xaxis.get_major_ticks()[0].label1.get_size() == 5
+    plt.close(fig)

@@ -236,10 +236,7 @@ def plot(result: Result, saver) -> dict:
         appr.set_title(f"a={a}: approach to the theory", fontsize=8)
         if row == 0:
             plots.legend(appr, fontsize=5, ncol=2, loc="upper right")
-        for ax in axrow:
-            ax.tick_params(labelsize=6.5)
-            ax.xaxis.label.set_size(7)
-            ax.yaxis.label.set_size(7)
+        plots.small_labels(axrow)
         summary[a] = {p: {"alpha_bbp": result.theory[a][p]["alpha_bbp"],
                           "type": result.theory[a][p]["type"],
                           "p_infinity": P_STAR * (float(a) + 1) / 2,

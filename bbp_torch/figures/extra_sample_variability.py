@@ -210,10 +210,7 @@ def plot(result: Result, saver) -> dict:
         if row == 0:
             frac_ax.set_title("informative bottom eigenvectors (Wilson 68%)", fontsize=6.5)
             plots.legend(frac_ax, fontsize=5, loc="upper left", framealpha=0.8)
-        for ax in (m2_ax, gap_ax, frac_ax):
-            ax.tick_params(labelsize=6.5)
-            ax.xaxis.label.set_size(7)
-            ax.yaxis.label.set_size(7)
+        plots.small_labels((m2_ax, gap_ax, frac_ax))
         summary[case] = {"p": c["p"], "a": c["a"], "alpha_bbp": c["alpha_bbp"],
                          "type": c["type"], "m2_theory": c["m2_theory"], "N": info}
     fig.suptitle("Sample-to-sample variability of the bottom Hessian eigenvector (p*=1)",

@@ -169,17 +169,18 @@ def filter_to_grid(table, base: dict, swept: dict):
     ok = table[table["status"] == "ok"]
     if ok.empty or any(c not in ok.columns for c in columns):
         return ok.iloc[0:0]
-    keys = [key_of(row) for row in ok[columns].itertuples(index=False)]
-    inside = ok[[key in wanted for key in keys]]
-    if "run_dir" in inside.columns:
-        inside = inside.assign(_written=[_written(d) for d in inside["run_dir"]])
-        inside = inside.sort_values("_written", kind="stable").drop(columns="_written")
     # a run is its RUN_KEYS and the grid's swept fields (e.g. train.init: two runs of one point)
     same_run = columns + [f"config.{k}" for k in swept
-                          if k not in RUN_KEYS and k != "seeds" and f"config.{k}" in inside]
-    rounded = [key_of(row) for row in inside[same_run].itertuples(index=False)]
-    duplicate = pd.Series(rounded, index=inside.index, dtype=object).duplicated(keep="last")
-    return inside[~duplicate.to_numpy()].sort_index()
+                          if k not in RUN_KEYS and k != "seeds" and f"config.{k}" in ok]
+    keys = pd.Series([key_of(row) for row in ok[same_run].itertuples(index=False)],
+                     index=ok.index, dtype=object)
+    inside = ok[[key[:len(columns)] in wanted for key in keys]]
+    keys = keys[inside.index]
+    if "run_dir" in inside.columns and keys.duplicated().any():  # newest record last
+        written = pd.Series([_written(d) for d in inside["run_dir"]], index=inside.index)
+        order = written.sort_values(kind="stable").index
+        inside, keys = inside.loc[order], keys[order]
+    return inside[~keys.duplicated(keep="last").to_numpy()].sort_index()
 
 
 def _written(run_dir) -> float:
