@@ -87,7 +87,10 @@ def study_summary(record: dict, run_dir: Path | None = None) -> str:
         names = {"block_lanczos": "block Lanczos", "block_davidson": "block Davidson"}
         phases = ", ".join(
             f"{x['iterations']} of {names.get(x.get('method'), 'block Lanczos')} on "
-            f"{x['compute_dtype']} products" for x in info.get("phases", []))
+            f"{x['compute_dtype']} products"
+            + (f", {x['expansion_dtype']} for its corrections"
+               if x.get("expansion_dtype", x["compute_dtype"]) != x["compute_dtype"] else "")
+            for x in info.get("phases", []))
         state = "converged" if info.get("converged") else "NOT converged"
         lines.append(f"  iterative solver   : {m.get('iterations')} operator calls ({phases}), "
                      f"{state}")

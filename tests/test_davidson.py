@@ -154,3 +154,59 @@ def test_an_operator_smaller_than_the_basis(matrix_with_spectrum):
     r = block_davidson(A, start, 8, tol=1e-10, next_vectors=perturbed(vecs[:, 8:24], 1e-2, 5))
     assert r.converged and r.basis_size == 30
     assert torch.allclose(r.values, values[:8], rtol=0, atol=1e-10)
+
+
+class NoisyProduct:
+    """``A V`` plus a fresh seeded error of relative size ``eta ||A||`` per column: a product
+    in a lower precision (float32: ``eta`` about 1e-7)."""
+
+    def __init__(self, A: torch.Tensor, eta: float, seed: int = 0):
+        self.A, self.eta, self.calls = A, eta, 0
+        self.shape, self.dtype, self.device = A.shape, A.dtype, A.device
+        self.norm = float(torch.linalg.matrix_norm(A, ord=2))
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def matvec(self, V: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        noise = torch.randn(V.shape, generator=self.gen, dtype=V.dtype)
+        return self.A @ V + self.eta * self.norm * noise / noise.norm(dim=0) * V.norm(dim=0)
+
+
+@pytest.mark.parametrize("start_error", [1e-6, 1e-2, 0.3])
+def test_inexact_expansions_reach_the_exact_tolerance(matrix_with_spectrum, start_error):
+    """Expansions applied with products of relative error 1e-6 (far above tol = 1e-11, at which
+    the noisy operator alone cannot converge): the true residuals meet tol, the pairs are those
+    of eigh, every basis' first block went to the exact operator (the anchors), and a start
+    far from the answer needs more anchors, not a looser answer."""
+    values = torch.cat([torch.tensor([-3.0, -2.9, -2.899, -2.5], dtype=torch.float64),
+                        torch.linspace(-1.0, 1.0, 296, dtype=torch.float64)])
+    A = matrix_with_spectrum(values, seed=7)
+    exact, vecs = torch.linalg.eigh(A)
+    start = perturbed(vecs[:, :4], start_error, seed=8)
+    noisy = NoisyProduct(A, 1e-6)
+    r = block_davidson(A, start, 4, tol=1e-11, expansion_op=noisy)
+    true = (A @ r.vectors - r.vectors * r.values[None, :]).norm(dim=0)
+    assert r.converged and float(true.max()) <= 1e-11 * r.scale
+    assert torch.allclose(r.values, exact[:4], rtol=0, atol=1e-12)
+    assert r.info["anchors"] >= 1 and noisy.calls == r.iterations - 1 - r.info["anchors"]
+    alone = block_davidson(noisy, start, 4, tol=1e-11, max_iter=200)
+    alone_true = (A @ alone.vectors - alone.vectors * alone.values[None, :]).norm(dim=0)
+    assert float(alone_true.max()) > 1e-9 * alone.scale
+
+
+def test_mixed_precision_refines_with_float32_expansions():
+    """The default mixed-precision solve: float32 Lanczos, then a refinement whose corrections
+    use float32 products and whose answer is that of float64 products throughout."""
+    problem = make_problem(300, 3, 1, 3.0, 0.7, seed=2)
+    op = HessianOperator(problem)
+    mixed = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-10, max_iter=3000,
+                                              mixed_precision=True))
+    plain = iterative_bottom(op, SolverConfig(name="iterative", k=8, tol=1e-10, max_iter=3000,
+                                              mixed_precision=False))
+    refine = mixed.info["phases"][1]
+    assert (refine["compute_dtype"], refine["expansion_dtype"]) == ("float64", "float32")
+    assert refine["anchors"] >= 1 and mixed.info["converged"]
+    assert max(mixed.info["relative_residuals"]) <= 1e-10
+    scale = float(plain.values.abs().max())
+    assert float((mixed.values - plain.values).abs().max()) <= 1e-12 * scale
+    assert subspace_overlap(plain.vectors, mixed.vectors) > 0.9999

@@ -98,7 +98,11 @@ def test_run_study_mixed_precision_records_both_phases():
     from bbp_torch.summary import study_summary
 
     text = study_summary(result.record)
-    assert "on float32 products" in text and "on float64 products), converged" in text
+    assert "on float32 products" in text
+    assert "on float64 products, float32 for its corrections), converged" in text
+    refine = info["phases"][1]
+    assert (refine["expansion_dtype"], refine["compute_dtype_products"]) == (
+        "float32", 6 * (1 + refine["anchors"]))
 
 
 def test_the_record_says_which_precision_auto_ran():

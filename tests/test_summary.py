@@ -50,4 +50,4 @@ def test_study_summary_names_each_phase_of_a_mixed_precision_solve():
     assert (first["method"], second["method"]) == ("block_lanczos", "block_davidson")
     assert (f"iterative solver   : {m['iterations']} operator calls ({first['iterations']} of "
             f"block Lanczos on float32 products, {second['iterations']} of block Davidson on "
-            "float64 products), converged") in study_summary(record)
+            "float64 products, float32 for its corrections), converged") in study_summary(record)

@@ -22,8 +22,9 @@ Conventions
   ``n_products`` counts single vectors the operator was applied to.
 * Mixed precision (:func:`iterative_bottom`, ``mixed_precision=True``): float32 products for the
   bulk of the steps (on two CPU cores at N=16000, p=4: 0.55-0.75 s per product of 4 vectors
-  against 1.25 s in float64), then a float64 refinement of the ``k`` Ritz vectors
-  (:mod:`bbp_torch.spectrum.davidson`). The float32 phase keeps its Lanczos basis in float32
+  against 1.25 s in float64), then a refinement of the ``k`` Ritz vectors to float64 accuracy
+  (:mod:`bbp_torch.spectrum.davidson`: float64 products of the Ritz vectors, float32 ones of
+  the corrections). The float32 phase keeps its Lanczos basis in float32
   too (half the memory traffic of its reorthogonalisation), the projected matrix in float64;
   it cannot go below a relative residual of a few ``1e-7`` (its products' error), which is why
   it stops at ``1e-6``.
@@ -335,11 +336,20 @@ def _small_problem(apply, n: int, k: int, dtype, device,
 
 
 def _phase_summary(r: KrylovResult, op, compute_dtype: torch.dtype, tol: float,
-                   seconds: float) -> dict:
+                   seconds: float, expansion_op=None) -> dict:
     """One phase of :func:`iterative_bottom` for the record; ``first_pass`` and ``second_pass``
-    are the layouts of the product's two passes (:mod:`bbp_torch.layouts`), else None."""
+    are the layouts of the product's two passes (:mod:`bbp_torch.layouts`), else None;
+    ``expansion_dtype`` the products' dtype after the first block of a basis (block Davidson
+    with inexact expansions, :mod:`bbp_torch.spectrum.davidson`), ``anchors`` the exact calls
+    that confirmed its estimated convergence and ``compute_dtype_products`` the vectors applied
+    in ``compute_dtype`` (in a Davidson phase the first blocks of its bases, in a Lanczos phase
+    all)."""
+    expansion = expansion_op.compute_dtype if expansion_op is not None else compute_dtype
     return {"method": r.info.get("method", "block_lanczos"),
             "compute_dtype": str(compute_dtype).removeprefix("torch."), "tol": tol,
+            "expansion_dtype": str(expansion).removeprefix("torch."),
+            "anchors": r.info.get("anchors", 0),
+            "compute_dtype_products": r.info.get("compute_dtype_products", r.n_products),
             "iterations": r.iterations, "n_products": r.n_products, "restarts": r.restarts,
             "block_size": r.block_size, "basis_size": r.basis_size,
             "converged": r.converged, "scale": r.scale,
@@ -361,10 +371,12 @@ def iterative_bottom(op, settings: SolverSettings, seed: int = 0,
     ``auto`` that the app's validation has not decided runs as false) runs the
     Lanczos iteration first on float32 products (``compute_dtype``), down to a relative
     residual of ``max(tol, 1e-6)`` or until it stops improving, then refines its ``k`` Ritz
-    vectors with float64 products down to ``tol``
-    (:func:`bbp_torch.spectrum.davidson.block_davidson`, which applies the operator only to the
-    residuals of the pairs not yet converged, and at first to the next ``2k`` Ritz vectors):
-    the returned pairs, their residuals and ``converged`` are float64 results.
+    vectors down to ``tol`` (:func:`bbp_torch.spectrum.davidson.block_davidson`, which applies
+    the operator only to the residuals of the pairs not yet converged, and at first to the next
+    ``2k`` Ritz vectors): float64 products for the Ritz vectors, float32 ones for the
+    corrections (their error enters the residuals scaled by the corrections' small
+    coefficients), convergence confirmed by float64 products; the returned pairs, their
+    residuals and ``converged`` are float64 results.
     ``settings.max_iter`` bounds the operator calls of both phases together.
 
     ``start`` (n, s >= 1), e.g. the eigenvectors of the Hessian a few descent steps earlier,
@@ -389,7 +401,7 @@ def iterative_bottom(op, settings: SolverSettings, seed: int = 0,
     block_size = _block_size(op, settings.block_size, op.device, units,
                              excluded_directions(op), float32_products)
     t_start = time.perf_counter()
-    phases, first, start_block, steps_left = [], None, None, max_iter
+    phases, first, start_block, steps_left, op32 = [], None, None, max_iter, None
     n = op.shape[0]
     warm = start is not None and not _too_small(
         n, k, block_size, basis_size or default_basis_size(k, block_size, n))
@@ -412,6 +424,7 @@ def iterative_bottom(op, settings: SolverSettings, seed: int = 0,
             start_block = first.vectors
             steps_left = max(1, max_iter - first.iterations)
     t_phase = time.perf_counter()
+    expansion_op = op32 if start_block is not None else None
     if start_block is not None:  # refine a warm start, or the float32 Ritz vectors
         lanczos_basis = (first.basis_size if first is not None
                          else basis_size or default_basis_size(k, block_size, n))
@@ -419,12 +432,13 @@ def iterative_bottom(op, settings: SolverSettings, seed: int = 0,
                            basis_size=refinement_basis_size(lanczos_basis, k),
                            scale=first.scale if first is not None else 0.0, progress=progress,
                            next_vectors=first.next_vectors if first is not None else
-                           seeded_block(n, block_size, seed, op.dtype, op.device))
+                           seeded_block(n, block_size, seed, op.dtype, op.device),
+                           expansion_op=expansion_op)
     else:
         r = block_lanczos(op, k, block_size=block_size, basis_size=basis_size, tol=tol,
                           max_iter=steps_left, seed=seed, progress=progress, units=units)
     phases.append(_phase_summary(r, op, getattr(op, "compute_dtype", r.values.dtype), tol,
-                                 time.perf_counter() - t_phase))
+                                 time.perf_counter() - t_phase, expansion_op))
     t_solve = time.perf_counter() - t_start
     earlier = [first] if first is not None else []
     residuals = residual_norms(op, r.values, r.vectors)
