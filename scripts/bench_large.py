@@ -337,6 +337,12 @@ def versus_peers(N: int, p: int, alpha: float, k: int, tol: float, device: str,
                    for x in mixed.info["phases"]],
         "phase_products": [(x["compute_dtype"], x["n_products"], x["method"])
                            for x in mixed.info["phases"]],
+        # products in float32 / float64 (the refinement's corrections are float32 products)
+        "float32_products": sum(
+            x["n_products"] - x["compute_dtype_products"] * (x["compute_dtype"] != "float32")
+            for x in mixed.info["phases"]),
+        "refinement": {key: mixed.info["phases"][-1][key]
+                       for key in ("expansion_dtype", "anchors", "compute_dtype_products")},
         "max_relative_residual": max(mixed.info["relative_residuals"]),
         "converged": mixed.info["converged"],
         "max_rel_eigenvalue_difference": float((mixed.values - ours.values).abs().max()) / scale}
@@ -362,8 +368,11 @@ def _print_peers(r: dict) -> None:
           f"max rel. residual {o['max_relative_residual']:.1e}, converged={o['converged']}; "
           "runs " + ", ".join(f"{t:.2f}" for t in o["all_seconds"]) + " s)")
     m = r["ours_mixed"]
-    phases = " + ".join(f"{n} {d} {'calls' if 'davidson' in how else 'steps'}"
-                        for d, n, how in m["phases"])
+    refine = m["refinement"]
+    phases = " + ".join(
+        f"{n} {d} steps" if "davidson" not in how else
+        f"{n} refinement calls ({1 + refine['anchors']} in {d}, the others in "
+        f"{refine['expansion_dtype']})" for d, n, how in m["phases"])
     print(f"  ours, solver.mixed_precision  : {m['seconds']:7.2f} s  ({m['n_products']} products, "
           f"{phases}, max rel. residual {m['max_relative_residual']:.1e}, "
           f"converged={m['converged']}, eigenvalues {m['max_rel_eigenvalue_difference']:.1e} "
@@ -406,7 +415,7 @@ def _print_target(rows: list[dict]) -> None:
         if key not in r:
             continue
         a, m = r[key], r["ours_mixed"]
-        f32 = sum(n for d, n, _ in m["phase_products"] if d == "float32")
+        f32 = m["float32_products"]
         print(f"  N={r['N']:5d}, p={r['p']}, pN={r['pN']:5d}: ARPACK (ncv={a['ncv']}) "
               f"{a['seconds']:7.2f} s / "
               f"{a['n_products']} products; ours {m['seconds']:7.2f} s / {m['n_products']} "
