@@ -122,8 +122,9 @@ class HessianOperator(MatrixFreeHessian):
             U = first.run(Xc, V_rows).contiguous().view(stop - start, b, p)  # sqrt(N) U
             g = self._g[start:stop, None, :]  # (m, 1, p)
             gU = (U * g).sum(dim=2, keepdim=True)  # (m, b, 1)
-            T = self._beta[start:stop, None, :] * U + self._rg[start:stop, None, :] * gU
-            second.add(out, T.reshape(stop - start, b * p), Xc)
+            # T = beta U + rank_one g (g . U), in place of U (not needed after)
+            T = U.mul_(self._beta[start:stop, None, :]).addcmul_(self._rg[start:stop, None, :], gU)
+            second.add(out, T.view(stop - start, b * p), Xc)
         return second.result(out).reshape(b, p, N).to(self.dtype) / N
 
     def _layouts(self, X: torch.Tensor, rows: int, cols: int,
