@@ -210,3 +210,16 @@ def test_mixed_precision_refines_with_float32_expansions():
     scale = float(plain.values.abs().max())
     assert float((mixed.values - plain.values).abs().max()) <= 1e-12 * scale
     assert subspace_overlap(plain.vectors, mixed.vectors) > 0.9999
+
+
+def test_inexact_expansions_stop_at_the_rounding_floor(matrix_with_spectrum):
+    """A tolerance below rounding with inexact expansions: the anchors stop once they no
+    longer reduce the true residual, long before ``max_iter``, and nothing is converged."""
+    values = torch.linspace(0.0, 1.0, 200, dtype=torch.float64)
+    A = matrix_with_spectrum(values, seed=4)
+    _, vecs = torch.linalg.eigh(A)
+    start = perturbed(vecs[:, :4], 1e-2, seed=3)
+    r = block_davidson(A, start, 4, tol=1e-30, max_iter=2000, expansion_op=NoisyProduct(A, 1e-6))
+    assert r.info["stalled"] and not r.converged and r.iterations < 400
+    true = (A @ r.vectors - r.vectors * r.values[None, :]).norm(dim=0)
+    assert float(true.max()) <= 1e-10 * r.scale  # the noise times the corrections' size

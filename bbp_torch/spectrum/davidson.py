@@ -107,6 +107,7 @@ def block_davidson(
     apply, n, dtype, device = as_block_operator(op)
     expand = apply if expansion_op is None else as_block_operator(expansion_op)[0]
     anchors, compute_dtype_products = 0, 0
+    exact_worst: list[float] = []  # the largest residual after each exact first block
     excluded = excluded_directions(op)
     s = start.shape[1]
     if not 1 <= k <= s:
@@ -148,6 +149,8 @@ def block_davidson(
             st.residuals = R.norm(dim=0).to(device="cpu", dtype=torch.float64)
             st.time_ritz += time.perf_counter() - t0
             active = st.residuals > tol * st.scale
+            if m == c:
+                exact_worst.append(float(st.residuals.max()))
             st.history.append((st.iterations, float(st.residuals.max()) / st.scale))
             if bar is not None:
                 bar.set_postfix(converged=f"{k - int(active.sum())}/{k}",
@@ -168,7 +171,10 @@ def block_davidson(
             t0 = time.perf_counter()
             new = _orthonormal_new(deflate(W, excluded), V[:, :st.m], st.scale)[:, :m_max - st.m]
             st.time_orthogonalize += time.perf_counter() - t0
-            if new.shape[1] == 0 and not exact:  # the expansions' floor: confirm
+            # no new direction: the expansions' floor (confirm with exact products, while the
+            # anchors still make progress) or the operator's rounding floor (stop)
+            progress = len(exact_worst) < 2 or exact_worst[-1] < 0.5 * exact_worst[-2]
+            if new.shape[1] == 0 and not exact and progress:
                 new, st.m, anchors = _anchor(Y, excluded), 0, anchors + 1
             elif new.shape[1] == 0:
                 st.stalled = True
