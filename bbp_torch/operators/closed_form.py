@@ -54,7 +54,8 @@ class HessianOperator(MatrixFreeHessian):
     gives it (``data``: ``X`` or a narrower copy already made). A float32 ``compute_dtype`` on
     float32 ``X`` skips the cast and is faster (docs/large_n.md), at a relative error of a few
     ``1e-7`` per product: :func:`bbp_torch.spectrum.lanczos.iterative_bottom` uses it only for a
-    first phase (``mixed_precision``) and finishes and checks every pair with float64 products.
+    first phase and for the refinement's corrections (``mixed_precision``), and applies float64
+    products to the refined vectors and to every check of their residuals.
     ``first_pass`` and ``second_pass`` name the layouts of the two passes in the last product
     (:mod:`bbp_torch.layouts`).
     """
