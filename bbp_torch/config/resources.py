@@ -84,7 +84,8 @@ def iterative_memory_gb(N: int, p: int, M: int, dtype: str, data_dtype: str, k: 
     product's per-sample intermediates, at most ``3 M p block`` numbers; a reorthogonalised SLQ
     run keeps ``slq_steps * slq_probes`` vectors; one cast chunk of ``X`` (at most 256 MiB)
     when ``data_dtype`` differs from ``dtype``; with ``mixed_precision``, on ``X`` wider than
-    float32 a float32 copy of ``X`` for the float32 phase, and for the float64 refinement a
+    float32 a float32 copy of ``X`` for the float32 products (the float32 phase and the
+    refinement's corrections), and for the refinement a
     basis with its products (:func:`refinement_basis_size`) in the freed Lanczos basis's place
     plus the ``2k`` next Ritz vectors the float32 phase hands it.
     """
