@@ -173,8 +173,8 @@ def block_davidson(
             st.time_orthogonalize += time.perf_counter() - t0
             # no new direction: the expansions' floor (confirm with exact products, while the
             # anchors still make progress) or the operator's rounding floor (stop)
-            progress = len(exact_worst) < 2 or exact_worst[-1] < 0.5 * exact_worst[-2]
-            if new.shape[1] == 0 and not exact and progress:
+            anchors_help = len(exact_worst) < 2 or exact_worst[-1] < 0.5 * exact_worst[-2]
+            if new.shape[1] == 0 and not exact and anchors_help:
                 new, st.m, anchors = _anchor(Y, excluded), 0, anchors + 1
             elif new.shape[1] == 0:
                 st.stalled = True
