@@ -337,9 +337,11 @@ def versus_peers(N: int, p: int, alpha: float, k: int, tol: float, device: str,
                    for x in mixed.info["phases"]],
         "phase_products": [(x["compute_dtype"], x["n_products"], x["method"])
                            for x in mixed.info["phases"]],
-        # products in float32 / float64 (the refinement's corrections are float32 products)
+        # a phase applies compute_dtype_products vectors in its compute_dtype, the others (the
+        # refinement's corrections) in its expansion_dtype
         "float32_products": sum(
-            x["n_products"] - x["compute_dtype_products"] * (x["compute_dtype"] != "float32")
+            x["compute_dtype_products"] * (x["compute_dtype"] == "float32")
+            + (x["n_products"] - x["compute_dtype_products"]) * (x["expansion_dtype"] == "float32")
             for x in mixed.info["phases"]),
         "refinement": {key: mixed.info["phases"][-1][key]
                        for key in ("expansion_dtype", "anchors", "compute_dtype_products")},

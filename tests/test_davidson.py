@@ -213,8 +213,9 @@ def test_mixed_precision_refines_with_float32_expansions():
 
 
 def test_inexact_expansions_stop_at_the_rounding_floor(matrix_with_spectrum):
-    """A tolerance below rounding with inexact expansions: the anchors stop once they no
-    longer reduce the true residual, long before ``max_iter``, and nothing is converged."""
+    """A tolerance below rounding with inexact expansions: the solve stops at the exact
+    operator's rounding floor (no new direction right after an anchor), long before
+    ``max_iter``, and nothing is converged."""
     values = torch.linspace(0.0, 1.0, 200, dtype=torch.float64)
     A = matrix_with_spectrum(values, seed=4)
     _, vecs = torch.linalg.eigh(A)

@@ -101,13 +101,14 @@ def block_davidson(
     ``expansion_op`` (same shape, dtype and device as ``op``; e.g. ``op`` with float32
     products) applies every block but the first of a basis; the estimated convergence is then
     confirmed by restarting the basis from the ``k`` Ritz vectors with one exact call (the
-    module docstring), counted in ``info["anchors"]``; ``info["compute_dtype_products"]`` counts
-    the vectors applied with ``op`` as first blocks (the start's and the anchors').
+    module docstring), counted in ``info["anchors"]``; it is also confirmed this way when the
+    inexact expansions add no new direction. ``info["compute_dtype_products"]`` counts the
+    vectors applied with ``op`` (with ``expansion_op``: the start's and the anchors').
     """
     apply, n, dtype, device = as_block_operator(op)
     expand = apply if expansion_op is None else as_block_operator(expansion_op)[0]
     anchors, compute_dtype_products = 0, 0
-    exact_worst: list[float] = []  # the largest residual after each exact first block
+    inexact = False  # some column of the basis was applied with expansion_op
     excluded = excluded_directions(op)
     s = start.shape[1]
     if not 1 <= k <= s:
@@ -125,9 +126,10 @@ def block_davidson(
     try:
         while True:
             c, m = new.shape[1], st.m
-            exact = expansion_op is None or m == 0  # every product of the basis exact
-            A[:, m:m + c] = st.apply(apply if m == 0 else expand, new)
-            compute_dtype_products += c if m == 0 else 0
+            step = apply if m == 0 else expand  # a basis' first block: the exact operator
+            A[:, m:m + c] = st.apply(step, new)
+            inexact = inexact or step is not apply
+            compute_dtype_products += c if step is apply else 0
             V[:, m:m + c] = new
             if bar is not None:
                 bar.update(1)
@@ -149,36 +151,33 @@ def block_davidson(
             st.residuals = R.norm(dim=0).to(device="cpu", dtype=torch.float64)
             st.time_ritz += time.perf_counter() - t0
             active = st.residuals > tol * st.scale
-            if m == c:
-                exact_worst.append(float(st.residuals.max()))
             st.history.append((st.iterations, float(st.residuals.max()) / st.scale))
             if bar is not None:
                 bar.set_postfix(converged=f"{k - int(active.sum())}/{k}",
                                 lam0=f"{float(theta[0]):.6g}", refresh=False)
-            if not bool(active.any()) and exact:
+            if not bool(active.any()) and not inexact:
                 st.converged = True
                 break
             if st.iterations >= max_iter:
                 break
-            if not bool(active.any()):  # confirm with exact products of the Ritz vectors
-                new, st.m, anchors = _anchor(Y, excluded), 0, anchors + 1
-                continue
-            W = R[:, active.to(device)]
-            if next_vectors is not None and st.iterations == 1:
-                W = torch.cat([W, next_vectors.to(device=device, dtype=dtype)], dim=1)
-            if m + W.shape[1] > m_max:  # thick restart to the smallest Ritz vectors
-                st.thick_restart(min(m, keep_max))
-            t0 = time.perf_counter()
-            new = _orthonormal_new(deflate(W, excluded), V[:, :st.m], st.scale)[:, :m_max - st.m]
-            st.time_orthogonalize += time.perf_counter() - t0
-            # no new direction: the expansions' floor (confirm with exact products, while the
-            # anchors still make progress) or the operator's rounding floor (stop)
-            anchors_help = len(exact_worst) < 2 or exact_worst[-1] < 0.5 * exact_worst[-2]
-            if new.shape[1] == 0 and not exact and anchors_help:
-                new, st.m, anchors = _anchor(Y, excluded), 0, anchors + 1
-            elif new.shape[1] == 0:
-                st.stalled = True
-                break
+            new = None
+            if bool(active.any()):
+                W = R[:, active.to(device)]
+                if next_vectors is not None and st.iterations == 1:
+                    W = torch.cat([W, next_vectors.to(device=device, dtype=dtype)], dim=1)
+                if m + W.shape[1] > m_max:  # thick restart to the smallest Ritz vectors
+                    st.thick_restart(min(m, keep_max))
+                t0 = time.perf_counter()
+                new = _orthonormal_new(deflate(W, excluded), V[:, :st.m],
+                                       st.scale)[:, :m_max - st.m]
+                st.time_orthogonalize += time.perf_counter() - t0
+            if new is None or new.shape[1] == 0:
+                if not inexact:  # no new direction: the rounding floor
+                    st.stalled = True
+                    break
+                # estimated convergence, or no new direction from the inexact expansions:
+                # confirm with a new basis of the Ritz vectors, applied with the exact operator
+                new, st.m, anchors, inexact = _anchor(Y, excluded), 0, anchors + 1, False
     finally:
         if bar is not None:
             bar.close()
