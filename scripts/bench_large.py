@@ -242,9 +242,10 @@ def run_arpack(op, k: int, tol: float, ours, ncv: int | None = None) -> dict:
     with threadpool_limits(1, user_api="blas"):
         (values, vectors), seconds = timed(lambda: eigsh(lin, k=k, which="SA", tol=tol_arpack,
                                                          v0=v0, ncv=ncv))
-    # ARPACK reads the float64 X twice per product; its own vector work counts in too, so
-    # this is a lower bound on the read rate of its products
-    x_bytes = op.problem.X.numel() * 8
+    # each product reads X twice; ARPACK's own vector work counts in too, so this is a lower
+    # bound on the read rate of its products
+    X = op.problem.X
+    x_bytes = X.numel() * X.element_size()
     return {"seconds": seconds, "n_products": product.count, "tol_arpack": tol_arpack,
             "product_gb_per_s": 2 * x_bytes * product.count / seconds / 1e9,
             "ncv": ncv if ncv is not None else min(n, max(2 * k + 1, 20)),
